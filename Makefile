@@ -1,0 +1,97 @@
+# bpfx: a plain GNU Makefile.
+#   make            build/libbpfx.a, build/libbpfx.so, build/bpfx
+#   make check      every test (also under ASan+UBSan)
+#   make demo       compile and run an example BPF program
+#   make bench      benchmarks, as ratios against peers measured in the same run
+#   make install    PREFIX=/usr/local
+
+PREFIX ?= /usr/local
+BUILD ?= build
+CC ?= cc
+CLANG_BPF ?= clang-19
+VERSION := 0.1.0
+
+WARN := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wno-missing-field-initializers
+ifdef CI
+WARN += -Werror
+endif
+CFLAGS ?= -O2 -g
+CFLAGS += $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Isrc $(EXTRA_CFLAGS)
+LDLIBS := -lelf -lbpf -lz -lpthread $(EXTRA_LDLIBS)
+
+LIB_SRCS := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
+CLI_SRCS := $(wildcard src/cli/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+HDRS := $(wildcard include/bpfx/*.h src/*.h src/*/*.h)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps deps-ok check check-unit check-data check-progs check-bad check-asan demo bench install clean
+
+all: deps-ok $(BUILD)/libbpfx.a $(BUILD)/libbpfx.so $(BUILD)/bpfx
+
+# Installs the Debian packages the build needs when one is missing.
+deps-ok:
+	@scripts/install-deps.sh --check >/dev/null 2>&1 || scripts/install-deps.sh
+deps:
+	scripts/install-deps.sh
+
+$(BUILD)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libbpfx.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libbpfx.so: $(LIB_OBJS) src/libbpfx.map
+	$(CC) $(CFLAGS) -shared -Wl,--version-script=src/libbpfx.map -Wl,-soname,libbpfx.so.0 -o $@ $(LIB_OBJS) $(LDLIBS)
+
+$(BUILD)/bpfx: $(CLI_OBJS) $(BUILD)/libbpfx.a
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libbpfx.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbpfx.a tests/unit/test.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
+
+$(BUILD)/tests/run_data: tests/run_data.c $(BUILD)/libbpfx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
+
+check: all check-unit check-data check-progs check-bad check-asan
+	@echo "make check: all suites passed"
+
+check-unit: $(UNIT_BINS)
+	@scripts/run-tests.sh unit $(UNIT_BINS)
+
+check-data: $(BUILD)/tests/run_data
+	$(BUILD)/tests/run_data tests/data
+
+check-progs: $(BUILD)/bpfx
+	BPFX=$(BUILD)/bpfx CLANG_BPF=$(CLANG_BPF) tests/progs/run.sh
+
+check-bad: $(BUILD)/bpfx
+	BPFX=$(BUILD)/bpfx CLANG_BPF=$(CLANG_BPF) tests/bad/run.sh
+
+# The same suites built with AddressSanitizer and UBSan.
+check-asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		EXTRA_LDLIBS="-fsanitize=address,undefined" check-unit check-data check-progs check-bad
+
+demo: all
+	examples/demo.sh $(BUILD)/bpfx $(CLANG_BPF)
+
+bench: all
+	$(MAKE) -C bench BUILD=$(abspath $(BUILD))
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/bpfx/bpf $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(BUILD)/libbpfx.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(BUILD)/libbpfx.so $(DESTDIR)$(PREFIX)/lib/libbpfx.so.0
+	ln -sf libbpfx.so.0 $(DESTDIR)$(PREFIX)/lib/libbpfx.so
+	install -m 644 include/bpfx/bpfx.h $(DESTDIR)$(PREFIX)/include/bpfx/
+	install -m 755 $(BUILD)/bpfx $(DESTDIR)$(PREFIX)/bin/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' src/libbpfx.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libbpfx.pc
+
+clean:
+	rm -rf build

@@ -1,0 +1,179 @@
+/*
+ * bpfx: a userspace eBPF runtime.
+ *
+ * The public API, in libbpf's style: opaque objects with getters, methods
+ * named object__verb, options structs that begin with their size, negative
+ * errno returns (NULL plus errno for pointer returns), and no printing:
+ * messages go to the log callback set with bpfx_set_log().
+ */
+#ifndef BPFX_BPFX_H
+#define BPFX_BPFX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef BPFX_API
+#define BPFX_API __attribute__((visibility("default")))
+#endif
+
+struct bpfx_object;
+struct bpfx_program;
+struct bpfx_map;
+
+/* Declare and zero an options struct with its size set, like LIBBPF_OPTS. */
+#define BPFX_OPTS(type, name, ...)                                             \
+	struct type name = { .sz = sizeof(struct type), __VA_ARGS__ }
+
+enum bpfx_log_level {
+	BPFX_LOG_WARN,
+	BPFX_LOG_INFO,
+	BPFX_LOG_DEBUG,
+};
+
+/* The library's only output channel. bpf_printk output arrives here too,
+ * at BPFX_LOG_INFO, with the "trace: " context prefix. */
+typedef void (*bpfx_log_fn)(enum bpfx_log_level level, const char *msg,
+			    void *user);
+BPFX_API void bpfx_set_log(bpfx_log_fn fn, void *user);
+
+enum bpfx_engine {
+	BPFX_ENGINE_DEFAULT = 0,
+	BPFX_ENGINE_INTERP,
+};
+BPFX_API const char *bpfx_engine_name(enum bpfx_engine engine);
+/* Returns the engine named NAME, or -EINVAL. */
+BPFX_API int bpfx_engine_by_name(const char *name);
+
+struct bpfx_object_open_opts {
+	size_t sz;
+	/* Name of the object in messages; defaults to the file name. */
+	const char *object_name;
+	/* Number of CPUs per-CPU maps hold; 0 means the host's count. */
+	unsigned int nr_cpus;
+};
+
+BPFX_API struct bpfx_object *
+bpfx_object__open_file(const char *path,
+		       const struct bpfx_object_open_opts *opts);
+BPFX_API struct bpfx_object *
+bpfx_object__open_mem(const void *buf, size_t size,
+		      const struct bpfx_object_open_opts *opts);
+/* Links and prepares every program whose autoload is set. Returns 0 when
+ * all of them loaded, else the first error; programs that loaded stay
+ * usable, and bpfx_program__load_error() tells why the others did not. */
+BPFX_API int bpfx_object__load(struct bpfx_object *obj);
+BPFX_API void bpfx_object__close(struct bpfx_object *obj);
+BPFX_API const char *bpfx_object__name(const struct bpfx_object *obj);
+BPFX_API const char *bpfx_object__license(const struct bpfx_object *obj);
+
+BPFX_API struct bpfx_program *
+bpfx_object__next_program(const struct bpfx_object *obj,
+			  const struct bpfx_program *prev);
+BPFX_API struct bpfx_program *
+bpfx_object__find_program_by_name(const struct bpfx_object *obj,
+				  const char *name);
+BPFX_API struct bpfx_map *bpfx_object__next_map(const struct bpfx_object *obj,
+						const struct bpfx_map *prev);
+BPFX_API struct bpfx_map *
+bpfx_object__find_map_by_name(const struct bpfx_object *obj,
+			      const char *name);
+
+#define bpfx_object__for_each_program(pos, obj)                                \
+	for ((pos) = bpfx_object__next_program((obj), NULL); (pos);           \
+	     (pos) = bpfx_object__next_program((obj), (pos)))
+#define bpfx_object__for_each_map(pos, obj)                                    \
+	for ((pos) = bpfx_object__next_map((obj), NULL); (pos);               \
+	     (pos) = bpfx_object__next_map((obj), (pos)))
+
+BPFX_API const char *bpfx_program__name(const struct bpfx_program *prog);
+BPFX_API const char *
+bpfx_program__section_name(const struct bpfx_program *prog);
+/* The kernel's enum bpf_prog_type value, and its name ("sched_cls"). */
+BPFX_API int bpfx_program__type(const struct bpfx_program *prog);
+BPFX_API const char *bpfx_program__type_name(const struct bpfx_program *prog);
+/* Instructions of the program as linked (main body plus subprograms). */
+BPFX_API size_t bpfx_program__insn_cnt(const struct bpfx_program *prog);
+BPFX_API const void *bpfx_program__insns(const struct bpfx_program *prog);
+BPFX_API bool bpfx_program__autoload(const struct bpfx_program *prog);
+BPFX_API int bpfx_program__set_autoload(struct bpfx_program *prog,
+					bool autoload);
+/* Loads one program with only the subprograms and maps it uses. */
+BPFX_API int bpfx_program__load(struct bpfx_program *prog);
+BPFX_API const char *
+bpfx_program__load_error(const struct bpfx_program *prog);
+/* A handle usable as a prog_array value, like a kernel program fd. */
+BPFX_API int bpfx_program__fd(const struct bpfx_program *prog);
+
+struct bpfx_test_run_opts {
+	size_t sz;
+	const void *data_in;
+	void *data_out;
+	uint32_t data_size_in;
+	uint32_t data_size_out; /* in: room in data_out; out: bytes written */
+	const void *ctx_in;
+	void *ctx_out;
+	uint32_t ctx_size_in;
+	uint32_t ctx_size_out; /* in: room in ctx_out; out: bytes written */
+	uint32_t retval;       /* out */
+	int repeat;
+	uint32_t duration; /* out: mean ns per run, as the kernel reports */
+	uint32_t flags;
+	uint32_t cpu;
+	enum bpfx_engine engine;
+	uint64_t retval64; /* out: the full 64-bit r0 */
+};
+BPFX_API int bpfx_program__test_run(struct bpfx_program *prog,
+				    struct bpfx_test_run_opts *opts);
+
+BPFX_API const char *bpfx_map__name(const struct bpfx_map *map);
+BPFX_API int bpfx_map__type(const struct bpfx_map *map);
+BPFX_API const char *bpfx_map__type_name(const struct bpfx_map *map);
+BPFX_API uint32_t bpfx_map__key_size(const struct bpfx_map *map);
+BPFX_API uint32_t bpfx_map__value_size(const struct bpfx_map *map);
+BPFX_API uint32_t bpfx_map__max_entries(const struct bpfx_map *map);
+BPFX_API int bpfx_map__fd(const struct bpfx_map *map);
+/* Per-CPU maps hold value_size rounded up to 8, times nr_cpus. */
+BPFX_API unsigned int bpfx_map__nr_cpus(const struct bpfx_map *map);
+/* Element access with the kernel's semantics; value_sz must be the map's
+ * value size (per-CPU maps: the size of all CPUs' values). */
+BPFX_API int bpfx_map__lookup_elem(const struct bpfx_map *map,
+				   const void *key, size_t key_sz, void *value,
+				   size_t value_sz, uint64_t flags);
+BPFX_API int bpfx_map__update_elem(const struct bpfx_map *map,
+				   const void *key, size_t key_sz,
+				   const void *value, size_t value_sz,
+				   uint64_t flags);
+BPFX_API int bpfx_map__delete_elem(const struct bpfx_map *map,
+				   const void *key, size_t key_sz,
+				   uint64_t flags);
+/* cur_key NULL gives the first key; -ENOENT after the last. */
+BPFX_API int bpfx_map__get_next_key(const struct bpfx_map *map,
+				    const void *cur_key, void *next_key,
+				    size_t key_sz);
+/* Consumes the records a ring buffer map holds, calling fn for each;
+ * returns the number consumed or fn's negative return. */
+typedef int (*bpfx_ringbuf_sample_fn)(void *user, void *data, size_t size);
+BPFX_API int bpfx_map__ringbuf_consume(struct bpfx_map *map,
+				       bpfx_ringbuf_sample_fn fn, void *user);
+
+/* Runs raw instructions (8 bytes each) with r1 = mem, r2 = mem_len, as the
+ * BPF conformance suite does. Returns 0 and sets *r0, or a negative errno
+ * with the reason logged. */
+struct bpfx_raw_run_opts {
+	size_t sz;
+	enum bpfx_engine engine;
+	void *mem;
+	size_t mem_len;
+};
+BPFX_API int bpfx_run_raw(const void *insns, size_t insn_cnt,
+			  const struct bpfx_raw_run_opts *opts, uint64_t *r0);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,366 @@
+/*
+ * What the stages of bpfx share: the object model that the loader builds
+ * (objects, programs, maps), the run context that the engines, helpers and
+ * maps work in, and the small services every stage uses (logging, errors).
+ *
+ * Pipeline: src/loader builds a bpfx_object from ELF + BTF and links each
+ * program (main body plus the subprograms it calls); src/isa checks every
+ * instruction's structure; src/interp pre-decodes and runs; src/runtime
+ * holds maps, helpers, kfuncs and the test_run contexts.
+ *
+ * Memory safety without a verifier: every load, store and helper pointer
+ * argument goes through run_mem(), which accepts only the run's stack, its
+ * context, its packet and the storage of live maps.
+ */
+#ifndef BPFX_INTERNAL_H
+#define BPFX_INTERNAL_H
+
+#include <errno.h>
+#include <linux/bpf.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpfx/bpfx.h"
+
+#define BPFX_HIDDEN __attribute__((visibility("hidden")))
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int8_t s8;
+typedef int16_t s16;
+typedef int32_t s32;
+typedef int64_t s64;
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define ROUND_UP(x, a) (((x) + (a)-1) / (a) * (a))
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Limits, as the kernel's. */
+#define BPFX_STACK_SIZE 512      /* bytes of stack per frame */
+#define BPFX_MAX_CALL_FRAMES 8   /* main program plus 7 nested calls */
+#define BPFX_MAX_TAIL_CALLS 33   /* MAX_TAIL_CALL_CNT */
+#define BPFX_MAX_NR_CPUS 256
+/* An interpreter without a verifier cannot prove termination: a run stops
+ * with -ELOOP after this many taken backward jumps and calls. */
+#define BPFX_DEFAULT_BRANCH_BUDGET (1ULL << 31)
+
+/* Instruction encoding fields not in Debian 12's linux/bpf.h (cpu v4). */
+#define BPFX_MEMSX 0x80
+#define BPFX_SMODE_SIGNED 1
+
+/* ---- logging: "stage: context: message" through the user's callback ---- */
+BPFX_HIDDEN void pr_log(enum bpfx_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define pr_warn(...) pr_log(BPFX_LOG_WARN, __VA_ARGS__)
+#define pr_info(...) pr_log(BPFX_LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) pr_log(BPFX_LOG_DEBUG, __VA_ARGS__)
+
+/* Options struct access, as libbpf's OPTS_VALID/OPTS_GET. */
+#define OPTS_HAS(opts, field)                                                  \
+	((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), field))
+#define OPTS_GET(opts, field, fallback)                                        \
+	(OPTS_HAS(opts, field) ? (opts)->field : (fallback))
+#define OPTS_SET(opts, field, value)                                           \
+	do {                                                                   \
+		if (OPTS_HAS(opts, field))                                     \
+			(opts)->field = (value);                               \
+	} while (0)
+#ifndef offsetofend
+#define offsetofend(type, member)                                              \
+	(offsetof(type, member) + sizeof(((type *)0)->member))
+#endif
+BPFX_HIDDEN bool opts_valid(const void *opts, size_t known_sz);
+
+/* ---- isa: src/isa ---- */
+#include "isa/opcodes.h"
+
+struct isa_op_desc {
+	const char *mnemonic;
+	u8 opcode;
+	u8 sel;
+	s32 selval;
+	u8 fields;
+};
+BPFX_HIDDEN extern const struct isa_op_desc isa_ops[BPFX_OP__COUNT];
+/* The instruction's bpfx_op, or BPFX_OP_INVALID when no entry matches the
+ * opcode byte with its selector, or when a field it does not use is set. */
+BPFX_HIDDEN enum bpfx_op isa_decode(const struct bpf_insn *insn);
+/* Structural check of a linked program: valid opcodes and registers, jumps
+ * and calls inside the program and not into the second half of an lddw,
+ * lddw complete, last instruction an exit or jump. On failure writes
+ * "insn N: reason" to err and returns -EINVAL. */
+BPFX_HIDDEN int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
+			  size_t err_sz);
+/* One instruction in the assembler's syntax; returns the number of slots
+ * it takes (2 for lddw). */
+BPFX_HIDDEN int isa_disasm(const struct bpf_insn *insns, size_t idx,
+			   size_t cnt, char *buf, size_t buf_sz);
+/* Assembles the BPF conformance suite's syntax ("mov %r0, 1", "exit").
+ * Returns 0 with *out malloc'ed, or -EINVAL with "line N: reason" in err. */
+BPFX_HIDDEN int isa_assemble(const char *text, struct bpf_insn **out,
+			     size_t *cnt, char *err, size_t err_sz);
+
+/* ---- maps: src/runtime/maps.c ---- */
+struct bpfx_map;
+struct map_ops {
+	int (*alloc)(struct bpfx_map *map);
+	void (*free)(struct bpfx_map *map);
+	/* program side: this CPU's value, or NULL */
+	void *(*lookup)(struct bpfx_map *map, const void *key, int cpu);
+	/* program side: value is one CPU's value */
+	int (*update)(struct bpfx_map *map, const void *key, const void *value,
+		      u64 flags, int cpu);
+	int (*delete)(struct bpfx_map *map, const void *key);
+	int (*get_next_key)(struct bpfx_map *map, const void *key, void *next);
+	/* user side: per-CPU maps copy all CPUs' values */
+	int (*lookup_copy)(struct bpfx_map *map, const void *key, void *value);
+	int (*update_copy)(struct bpfx_map *map, const void *key,
+			   const void *value, u64 flags);
+};
+
+struct bpfx_map {
+	struct bpfx_object *obj;
+	char *name;
+	u32 type; /* enum bpf_map_type */
+	u32 key_size;
+	u32 value_size;
+	u32 max_entries;
+	u32 map_flags;
+	u32 btf_key_type_id;
+	u32 btf_value_type_id;
+	unsigned int nr_cpus;
+	int fd;
+	/* global data (.data, .rodata, .bss, .rodata.str*): the section */
+	int sec_idx;
+	bool is_global_data;
+	bool rdonly_prog;  /* BPF_F_RDONLY_PROG: programs may not write */
+	void *init_data;   /* initial contents (value_size bytes) or NULL */
+	struct bpfx_map *inner_map; /* map-in-map: the inner map's template */
+	int inner_map_idx;          /* while loading: index in obj->maps */
+	/* .values initialisation: slot -> program or map name, as libbpf */
+	struct map_init_slot {
+		u32 key;
+		char *target; /* program (prog_array) or map name */
+	} *init_slots;
+	size_t init_slot_cnt;
+
+	const struct map_ops *ops;
+	void *priv;             /* the implementation's state */
+	pthread_mutex_t lock;   /* serialises writers of hash-like maps */
+	/* The storage programs may touch: [mem, mem + mem_size). */
+	u8 *mem;
+	size_t mem_size;
+};
+
+BPFX_HIDDEN const char *map_type_name(u32 type);
+/* Validates the attributes and allocates storage; registers the map's
+ * memory region and fd. Copies init_data in for global data. */
+BPFX_HIDDEN int map_create(struct bpfx_map *map);
+BPFX_HIDDEN void map_destroy(struct bpfx_map *map);
+/* The map whose fd is FD, or NULL. */
+BPFX_HIDDEN struct bpfx_map *map_by_fd(int fd);
+/* True when P points at a live map (a forged pointer is refused). */
+BPFX_HIDDEN bool map_is_live(const void *p);
+/* The live map storage region holding [addr, addr + size), or NULL; sets
+ * *writable. Used by run_mem() when the fast paths miss. */
+BPFX_HIDDEN struct bpfx_map *map_region_find(u64 addr, u64 size);
+/* Ring buffer program-side operations (src/runtime/ringbuf.c). */
+BPFX_HIDDEN void *ringbuf_reserve(struct bpfx_map *map, u64 size, u64 flags);
+BPFX_HIDDEN void ringbuf_commit(struct bpfx_map *map, void *sample,
+				bool discard, u64 flags);
+BPFX_HIDDEN long ringbuf_output(struct bpfx_map *map, const void *data,
+				u64 size, u64 flags);
+BPFX_HIDDEN u64 ringbuf_query(struct bpfx_map *map, u64 flags);
+BPFX_HIDDEN bool ringbuf_is_sample(struct bpfx_map *map, void *sample);
+
+/* ---- handles: src/runtime/fd.c ----
+ * Programs and maps get small integer handles, like kernel fds, shared in
+ * one namespace: prog_array and map-in-map values name them. */
+enum fd_kind { FD_MAP = 1, FD_PROG = 2 };
+BPFX_HIDDEN int fd_alloc(enum fd_kind kind, void *ptr);
+/* The object behind FD if it is of KIND, else NULL. */
+BPFX_HIDDEN void *fd_lookup(int fd, enum fd_kind kind);
+BPFX_HIDDEN void fd_free(int fd);
+
+/* ---- programs and objects: src/loader ---- */
+struct func_info_rec {
+	u32 insn_off;
+	u32 type_id;
+};
+struct line_info_rec {
+	u32 insn_off;
+	u32 file_name_off;
+	u32 line_off;
+	u32 line_col;
+};
+
+struct bpfx_program {
+	struct bpfx_object *obj;
+	char *name;
+	char *sec_name;
+	int sec_idx;
+	size_t sec_insn_off; /* first instruction within its section */
+	size_t sec_insn_cnt; /* instructions of its own body */
+	u32 type;            /* enum bpf_prog_type */
+	u32 expected_attach_type;
+	bool autoload;
+	bool is_subprog; /* a .text function, not an entry point */
+	bool loaded;
+	char *load_error;
+	int fd;
+
+	/* The linked program: its body then the subprograms it calls, calls
+	 * and lddw resolved. Map references are host pointers (lddw src 0
+	 * with the map or value address); kfunc calls carry the bpfx kfunc
+	 * table index in imm. */
+	struct bpf_insn *insns;
+	size_t insn_cnt;
+	struct bpfx_map **maps; /* maps it references */
+	size_t map_cnt;
+	struct func_info_rec *func_info;
+	size_t func_info_cnt;
+	struct line_info_rec *line_info;
+	size_t line_info_cnt;
+
+	void *interp; /* the interpreter's pre-decoded form */
+};
+
+struct bpfx_object {
+	char *name;
+	char *path;
+	char license[128];
+	u32 kern_version;
+	unsigned int nr_cpus;
+	struct bpfx_program **progs; /* entry points, in section order */
+	size_t prog_cnt;
+	struct bpfx_map **maps;
+	size_t map_cnt;
+	struct btf *btf;         /* libbpf's BTF, or NULL */
+	struct loader_state *ld; /* the ELF and what linking needs */
+	bool maps_created;
+};
+
+/* Source line of instruction INSN of PROG, as "file:line" into buf;
+ * returns false when there is no line_info. */
+BPFX_HIDDEN bool prog_source_line(const struct bpfx_program *prog, size_t insn,
+				  char *buf, size_t sz);
+BPFX_HIDDEN struct bpfx_program *prog_by_fd(int fd);
+BPFX_HIDDEN const char *prog_type_name(u32 type);
+
+/* ---- run context: one per program run on a thread ---- */
+struct run_region {
+	u64 lo, hi; /* [lo, hi) */
+	bool writable;
+};
+
+struct bpfx_run;
+/* An engine's entry to run a BPF function of the running program (a
+ * bpf_loop or for_each_map_elem callback) with up to 5 arguments. */
+typedef int (*run_callback_fn)(struct bpfx_run *run, u64 func, const u64 *args,
+			       u64 *ret);
+
+struct bpfx_run {
+	struct bpfx_program *prog;
+	int cpu;
+	u8 *stack;      /* BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE */
+	struct run_region ctx;
+	struct run_region pkt;   /* packet for LD_ABS/LD_IND and helpers */
+	struct run_region extra; /* a caller-supplied region */
+	/* last map region hit, so a hot loop on a map value is one check */
+	struct run_region cached;
+	u32 tail_call_cnt;
+	u64 branch_budget;
+	run_callback_fn call;
+	/* first error; the engine stops and test_run returns it */
+	int err;
+	char errmsg[256];
+	struct bpfx_run *outer; /* nesting on this thread */
+};
+
+enum mem_access { MEM_READ = 0, MEM_WRITE = 1 };
+BPFX_HIDDEN void *run_mem_slow(struct bpfx_run *run, u64 addr, u64 size,
+			       enum mem_access acc);
+/* Host pointer for [addr, addr + size) if the run may access it, or NULL. */
+static inline void *run_mem(struct bpfx_run *run, u64 addr, u64 size,
+			    enum mem_access acc)
+{
+	u64 stack_lo = (u64)(uintptr_t)run->stack;
+	if (addr - stack_lo <= BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE - size &&
+	    size <= BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE)
+		return (void *)(uintptr_t)addr;
+	if (addr - run->cached.lo <= run->cached.hi - run->cached.lo - size &&
+	    size <= run->cached.hi - run->cached.lo &&
+	    (acc == MEM_READ || run->cached.writable))
+		return (void *)(uintptr_t)addr;
+	return run_mem_slow(run, addr, size, acc);
+}
+/* Records the run's first error ("engine: insn N: ..."); returns -err. */
+BPFX_HIDDEN int run_fail(struct bpfx_run *run, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The thread's CPU number for per-CPU maps and get_smp_processor_id. */
+BPFX_HIDDEN int run_thread_cpu(void);
+BPFX_HIDDEN unsigned int runtime_nr_cpus(void);
+/* The thread's BPF stack (allocated once per thread). */
+BPFX_HIDDEN u8 *run_thread_stack(void);
+
+/* ---- helpers and kfuncs: src/runtime/helpers.c, kfuncs.c ---- */
+typedef u64 (*bpfx_helper_fn)(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
+			      u64 r4, u64 r5);
+struct helper_desc {
+	const char *name;
+	bpfx_helper_fn fn;
+};
+/* The helper with kernel number ID, or NULL if bpfx does not have it. */
+BPFX_HIDDEN const struct helper_desc *helper_by_id(s32 id);
+struct kfunc_desc {
+	const char *name;
+	bpfx_helper_fn fn;
+};
+BPFX_HIDDEN extern const struct kfunc_desc kfuncs[];
+BPFX_HIDDEN extern const size_t kfunc_cnt;
+/* Index into kfuncs[] of the kfunc NAME, or -ENOENT. */
+BPFX_HIDDEN int kfunc_by_name(const char *name);
+/* bpf_tail_call is special: the helper records the target here and the
+ * engine switches programs when the helper returns. */
+BPFX_HIDDEN struct bpfx_program *tail_call_target(struct bpfx_run *run,
+						  u64 map, u64 index);
+/* Formats like bpf_trace_printk/bpf_snprintf (kernel rules: %d %i %u %x
+ * %X %ld %lld %lu %llu %lx %llx %p %pK %px %s %c %%; at most args_cnt
+ * u64 arguments). Returns the length it would have written or -errno. */
+BPFX_HIDDEN int bprintf_format(struct bpfx_run *run, char *out, size_t out_sz,
+			       const char *fmt, size_t fmt_size,
+			       const u64 *args, size_t args_cnt);
+
+/* ---- contexts of test_run: src/runtime/ctx.c ---- */
+/* Builds what r1 points to for one test_run, as the kernel's test_run does
+ * for the program type: tc/socket/cgroup_skb get a struct __sk_buff over a
+ * copy of data_in (packet in memory below 4 GiB, so the u32 data/data_end
+ * fields hold real addresses), xdp an xdp_md, syscall/tracing types the
+ * caller's ctx_in bytes. Sets run->ctx and run->pkt. */
+struct run_ctx_state;
+BPFX_HIDDEN int ctx_prepare(struct bpfx_program *prog,
+			    const struct bpfx_test_run_opts *opts,
+			    struct bpfx_run *run, struct run_ctx_state **state,
+			    u64 *r1);
+/* Resets the context for the next repeat (the kernel re-runs on the same
+ * input). */
+BPFX_HIDDEN void ctx_reset(struct run_ctx_state *state, struct bpfx_run *run);
+/* Copies data_out / ctx_out back (sizes as the kernel reports them). */
+BPFX_HIDDEN int ctx_finish(struct run_ctx_state *state,
+			   struct bpfx_test_run_opts *opts, u64 retval);
+BPFX_HIDDEN void ctx_free(struct run_ctx_state *state);
+
+/* ---- engines ---- */
+BPFX_HIDDEN int interp_prepare(struct bpfx_program *prog, char *err,
+			       size_t err_sz);
+BPFX_HIDDEN void interp_free(struct bpfx_program *prog);
+/* Runs PROG with r1 = ctx; returns 0 and *ret, or the run's error. */
+BPFX_HIDDEN int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret);
+
+#endif
