@@ -1,0 +1,675 @@
+/*
+ * The interpreter.
+ *
+ * interp_prepare() pre-decodes a linked program once: every instruction
+ * becomes a struct interp_insn holding its bpfx_op (the index into the
+ * computed-goto table generated from the opcode list), its registers, its
+ * offset (for jumps: relative to the next instruction, as encoded), and a
+ * 64-bit immediate that is already sign-extended, or the full lddw value,
+ * or the resolved map / map value / function address, or the helper or
+ * kfunc entry point. Nothing is looked up while the program runs.
+ *
+ * interp_run() dispatches by computed goto. Each frame has 512 bytes of the
+ * thread's BPF stack; bpf-to-bpf calls push a frame record (return point,
+ * r6-r9, r10, program) up to BPFX_MAX_CALL_FRAMES deep; a tail call swaps
+ * the program of the current frame. Every memory access goes through
+ * run_mem(), so a program can touch only its stack, context, packet and
+ * live map storage, and a taken backward jump or call spends the run's
+ * branch budget, so no program runs forever.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Operations that exist only in pre-decoded form. */
+enum {
+	INTERP_OP_TAIL_CALL = BPFX_OP__COUNT + 1,
+	INTERP_OP__COUNT,
+};
+
+struct interp_insn {
+	u16 op;
+	u8 dst;
+	u8 src;
+	s32 off;
+	u64 imm;
+};
+
+struct interp_prog {
+	struct bpfx_program *prog;
+	size_t cnt;
+	u8 *func_start; /* 1 where a function begins (callback targets) */
+	struct interp_insn insns[];
+};
+
+/* The interpreter's frames on this thread, so a helper that calls back
+ * into BPF (bpf_loop) continues one frame below the caller's. */
+struct interp_state {
+	int depth; /* frames in use, across nested callback runs */
+	const struct interp_prog *cur; /* program of the helper's caller */
+};
+static __thread struct interp_state *current_state;
+
+static u64 lddw_value(const struct bpf_insn *insn)
+{
+	return (u64)(u32)insn[0].imm | ((u64)(u32)insn[1].imm << 32);
+}
+
+static int resolve_map_value(struct bpfx_map *map, u32 off, u64 *out,
+			     char *err, size_t err_sz, size_t i)
+{
+	if (!map->mem || off >= map->value_size) {
+		snprintf(err, err_sz,
+			 "insn %zu: invalid access to map value pointer, value_size=%u off=%u",
+			 i, map->value_size, off);
+		return -EINVAL;
+	}
+	*out = (u64)(uintptr_t)(map->mem + off);
+	return 0;
+}
+
+int interp_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
+{
+	size_t cnt = prog->insn_cnt;
+	struct interp_prog *ip =
+		calloc(1, sizeof(*ip) + cnt * sizeof(struct interp_insn));
+	u8 *func_start = calloc(cnt, 1);
+	if (!ip || !func_start) {
+		free(ip);
+		free(func_start);
+		snprintf(err, err_sz, "out of memory");
+		return -ENOMEM;
+	}
+	ip->prog = prog;
+	ip->cnt = cnt;
+	ip->func_start = func_start;
+	func_start[0] = 1;
+
+	int ret = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		const struct bpf_insn *insn = &prog->insns[i];
+		struct interp_insn *d = &ip->insns[i];
+		enum bpfx_op op = isa_decode(insn);
+		struct bpfx_map *map = NULL;
+
+		d->op = (u16)op;
+		d->dst = insn->dst_reg;
+		d->src = insn->src_reg;
+		d->off = insn->off;
+		d->imm = (u64)(s64)insn->imm;
+
+		switch (op) {
+		case BPFX_OP_INVALID:
+			snprintf(err, err_sz, "insn %zu: invalid opcode 0x%02x",
+				 i, insn->code);
+			ret = -EINVAL;
+			goto fail;
+		case BPFX_OP_JA32:
+			d->off = insn->imm;
+			break;
+		case BPFX_OP_CALL_LOCAL:
+			d->off = insn->imm;
+			func_start[i + 1 + insn->imm] = 1;
+			break;
+		case BPFX_OP_CALL_HELPER: {
+			if (insn->imm == BPF_FUNC_tail_call) {
+				d->op = INTERP_OP_TAIL_CALL;
+				break;
+			}
+			const struct helper_desc *h = helper_by_id(insn->imm);
+			if (!h) {
+				snprintf(err, err_sz,
+					 "insn %zu: call to unknown helper %d",
+					 i, insn->imm);
+				ret = -EINVAL;
+				goto fail;
+			}
+			d->imm = (u64)(uintptr_t)h->fn;
+			break;
+		}
+		case BPFX_OP_CALL_KFUNC:
+			if (insn->imm < 0 || (size_t)insn->imm >= kfunc_cnt) {
+				snprintf(err, err_sz,
+					 "insn %zu: call to unknown kfunc %d", i,
+					 insn->imm);
+				ret = -EINVAL;
+				goto fail;
+			}
+			d->op = BPFX_OP_CALL_HELPER;
+			d->imm = (u64)(uintptr_t)kfuncs[insn->imm].fn;
+			break;
+		case BPFX_OP_LDDW:
+			d->imm = lddw_value(insn);
+			break;
+		case BPFX_OP_LDDW_MAP_FD:
+		case BPFX_OP_LDDW_MAP_VALUE:
+			map = map_by_fd(insn->imm);
+			if (!map) {
+				snprintf(err, err_sz,
+					 "insn %zu: lddw: no map with fd %d", i,
+					 insn->imm);
+				ret = -EBADF;
+				goto fail;
+			}
+			goto resolve_map;
+		case BPFX_OP_LDDW_MAP_IDX:
+		case BPFX_OP_LDDW_MAP_IDX_VALUE:
+			if (insn->imm < 0 || (size_t)insn->imm >= prog->map_cnt) {
+				snprintf(err, err_sz,
+					 "insn %zu: lddw: no map with index %d",
+					 i, insn->imm);
+				ret = -EINVAL;
+				goto fail;
+			}
+			map = prog->maps[insn->imm];
+resolve_map:
+			d->op = BPFX_OP_LDDW;
+			if (op == BPFX_OP_LDDW_MAP_FD || op == BPFX_OP_LDDW_MAP_IDX) {
+				d->imm = (u64)(uintptr_t)map;
+			} else {
+				ret = resolve_map_value(map, (u32)insn[1].imm,
+							&d->imm, err, err_sz, i);
+				if (ret)
+					goto fail;
+			}
+			break;
+		case BPFX_OP_LDDW_FUNC:
+			d->op = BPFX_OP_LDDW;
+			d->imm = (u64)(uintptr_t)&ip->insns[i + 1 + insn->imm];
+			func_start[i + 1 + insn->imm] = 1;
+			break;
+		case BPFX_OP_LDDW_BTF_ID:
+			snprintf(err, err_sz,
+				 "insn %zu: lddw of a kernel variable (BTF id %d) is not supported",
+				 i, insn->imm);
+			ret = -EOPNOTSUPP;
+			goto fail;
+		default:
+			break;
+		}
+		if (isa_ops[op].opcode == (BPF_LD | BPF_IMM | BPF_DW)) {
+			i++; /* the second slot is never executed */
+			ip->insns[i].op = BPFX_OP_INVALID;
+		}
+	}
+	interp_free(prog);
+	prog->interp = ip;
+	return 0;
+fail:
+	free(func_start);
+	free(ip);
+	return ret;
+}
+
+void interp_free(struct bpfx_program *prog)
+{
+	struct interp_prog *ip = prog->interp;
+	if (!ip)
+		return;
+	free(ip->func_start);
+	free(ip);
+	prog->interp = NULL;
+}
+
+struct frame {
+	const struct interp_insn *ret;
+	const struct interp_prog *prog;
+	u64 saved[5]; /* r6-r9, r10 */
+};
+
+static int fault(struct bpfx_run *run, const struct interp_prog *cur,
+		 const struct interp_insn *pc, int err, const char *what)
+{
+	size_t idx = (size_t)(pc - cur->insns);
+	char line[256] = "";
+	char src[200];
+	if (prog_source_line(cur->prog, idx, src, sizeof(src)))
+		snprintf(line, sizeof(line), " (%s)", src);
+	return run_fail(run, err, "interp: %s: insn %zu: %s%s",
+			cur->prog->name ? cur->prog->name : "prog", idx, what,
+			line);
+}
+
+static int mem_fault(struct bpfx_run *run, const struct interp_prog *cur,
+		     const struct interp_insn *pc, u64 addr, u64 size,
+		     bool write)
+{
+	char what[128];
+	snprintf(what, sizeof(what), "invalid %s of %llu bytes at 0x%llx",
+		 write ? "write" : "read", (unsigned long long)size,
+		 (unsigned long long)addr);
+	return fault(run, cur, pc, -EFAULT, what);
+}
+
+static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
+		       const struct interp_insn *pc, const u64 *args,
+		       u64 *ret);
+
+/* run->call: runs the BPF function at FUNC (an address a lddw of a
+ * function produced) as a callback, one frame below the caller. */
+static int interp_callback(struct bpfx_run *run, u64 func, const u64 *args,
+			   u64 *ret)
+{
+	const struct interp_prog *cur =
+		current_state ? current_state->cur : NULL;
+	const struct interp_insn *target =
+		(const struct interp_insn *)(uintptr_t)func;
+	/* The callback must be a function of the running program. */
+	if (!cur || target < cur->insns || target >= cur->insns + cur->cnt ||
+	    ((uintptr_t)target - (uintptr_t)cur->insns) %
+			    sizeof(struct interp_insn) ||
+	    !cur->func_start[target - cur->insns])
+		return run_fail(run, -EINVAL,
+				"interp: callback 0x%llx is not a function of the program",
+				(unsigned long long)func);
+	return interp_exec(run, cur, target, args, ret);
+}
+
+int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
+{
+	const struct interp_prog *cur = run->prog->interp;
+	if (!cur)
+		return run_fail(run, -EINVAL, "interp: program %s not prepared",
+				run->prog->name);
+	u64 args[5] = { r1, r2, 0, 0, 0 };
+	run->call = interp_callback;
+	return interp_exec(run, cur, cur->insns, args, ret);
+}
+
+#define DST reg[pc->dst]
+#define SRC reg[pc->src]
+#define IMM pc->imm
+#define DISPATCH() goto *labels[pc->op]
+#define NEXT()                                                                 \
+	do {                                                                   \
+		pc++;                                                          \
+		DISPATCH();                                                    \
+	} while (0)
+#define JUMP_IF(cond)                                                          \
+	do {                                                                   \
+		if (cond) {                                                    \
+			if (pc->off < 0 && !--run->branch_budget)              \
+				goto budget_spent;                             \
+			pc += 1 + pc->off;                                     \
+		} else {                                                       \
+			pc++;                                                  \
+		}                                                              \
+		DISPATCH();                                                    \
+	} while (0)
+
+#define LOAD(type, size, ext)                                                  \
+	do {                                                                   \
+		u64 addr_ = SRC + (s64)pc->off;                                \
+		void *p_ = run_mem(run, addr_, size, MEM_READ);                \
+		if (__builtin_expect(!p_, 0)) {                                \
+			err = mem_fault(run, cur, pc, addr_, size, false);     \
+			goto out;                                              \
+		}                                                              \
+		type v_;                                                       \
+		memcpy(&v_, p_, size);                                         \
+		DST = ext(v_);                                                 \
+		NEXT();                                                        \
+	} while (0)
+
+#define STORE(type, size, value)                                               \
+	do {                                                                   \
+		u64 addr_ = DST + (s64)pc->off;                                \
+		void *p_ = run_mem(run, addr_, size, MEM_WRITE);               \
+		if (__builtin_expect(!p_, 0)) {                                \
+			err = mem_fault(run, cur, pc, addr_, size, true);      \
+			goto out;                                              \
+		}                                                              \
+		type v_ = (type)(value);                                       \
+		memcpy(p_, &v_, size);                                         \
+		NEXT();                                                        \
+	} while (0)
+
+#define ATOMIC_PTR(type, size)                                                 \
+	type *ap_;                                                             \
+	do {                                                                   \
+		u64 addr_ = DST + (s64)pc->off;                                \
+		if (addr_ & (size - 1)) {                                      \
+			err = fault(run, cur, pc, -EFAULT,                     \
+				    "misaligned atomic access");               \
+			goto out;                                              \
+		}                                                              \
+		ap_ = run_mem(run, addr_, size, MEM_WRITE);                    \
+		if (!ap_) {                                                    \
+			err = mem_fault(run, cur, pc, addr_, size, true);      \
+			goto out;                                              \
+		}                                                              \
+	} while (0)
+
+#define ATOMIC_OP(type, size, fn, fetch)                                       \
+	do {                                                                   \
+		ATOMIC_PTR(type, size);                                        \
+		type old_ = fn(ap_, (type)SRC, __ATOMIC_SEQ_CST);              \
+		if (fetch)                                                     \
+			SRC = old_;                                            \
+		NEXT();                                                        \
+	} while (0)
+
+#define LD_PACKET(size, offset)                                                \
+	do {                                                                   \
+		s64 o_ = (offset);                                             \
+		u64 len_ = run->pkt.hi - run->pkt.lo;                          \
+		if (o_ < 0 || (u64)o_ + size > len_) {                         \
+			*ret = 0;                                              \
+			goto out;                                              \
+		}                                                              \
+		const u8 *b_ = (const u8 *)(uintptr_t)(run->pkt.lo + o_);     \
+		u64 v_ = 0;                                                    \
+		for (int k_ = 0; k_ < size; k_++)                              \
+			v_ = (v_ << 8) | b_[k_];                               \
+		reg[0] = v_;                                                   \
+		NEXT();                                                        \
+	} while (0)
+
+#define SEXT8(v) ((u64)(s64)(s8)(v))
+#define SEXT16(v) ((u64)(s64)(s16)(v))
+#define SEXT32(v) ((u64)(s64)(s32)(v))
+#define ZEXT(v) ((u64)(v))
+
+static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
+		       const struct interp_insn *pc, const u64 *args,
+		       u64 *ret)
+{
+	static const void *const labels[INTERP_OP__COUNT] = {
+#define LABEL(id, opc, sel, selval, mnem, fields) [BPFX_OP_##id] = &&op_##id,
+		BPFX_OPCODES(LABEL)
+#undef LABEL
+		[BPFX_OP_INVALID] = &&op_INVALID,
+		[INTERP_OP_TAIL_CALL] = &&op_TAIL_CALL,
+	};
+	struct interp_state state_here, *outer_state = current_state;
+	struct frame frames[BPFX_MAX_CALL_FRAMES];
+	int depth = 0;
+	int base = outer_state ? outer_state->depth + 1 : 0;
+	int err = 0;
+	u64 reg[11] = { 0 };
+
+	if (base >= BPFX_MAX_CALL_FRAMES)
+		return fault(run, cur, pc, -E2BIG, "call stack too deep");
+	for (int i = 0; i < 5; i++)
+		reg[1 + i] = args[i];
+	reg[10] = (u64)(uintptr_t)(run->stack +
+				   (BPFX_MAX_CALL_FRAMES - base) *
+					   BPFX_STACK_SIZE);
+	state_here.depth = base;
+	current_state = &state_here;
+
+	DISPATCH();
+
+op_ADD32_K: DST = (u32)(DST + IMM); NEXT();
+op_ADD32_X: DST = (u32)(DST + SRC); NEXT();
+op_SUB32_K: DST = (u32)(DST - IMM); NEXT();
+op_SUB32_X: DST = (u32)(DST - SRC); NEXT();
+op_MUL32_K: DST = (u32)((u32)DST * (u32)IMM); NEXT();
+op_MUL32_X: DST = (u32)((u32)DST * (u32)SRC); NEXT();
+op_DIV32_K: DST = (u32)IMM ? (u32)DST / (u32)IMM : 0; NEXT();
+op_DIV32_X: DST = (u32)SRC ? (u32)DST / (u32)SRC : 0; NEXT();
+op_SDIV32_K: { s32 a = (s32)DST, b = (s32)IMM;
+	DST = (u32)(b == 0 ? 0 : b == -1 ? (s32)(0u - (u32)a) : a / b); NEXT(); }
+op_SDIV32_X: { s32 a = (s32)DST, b = (s32)SRC;
+	DST = (u32)(b == 0 ? 0 : b == -1 ? (s32)(0u - (u32)a) : a / b); NEXT(); }
+op_OR32_K: DST = (u32)(DST | IMM); NEXT();
+op_OR32_X: DST = (u32)(DST | SRC); NEXT();
+op_AND32_K: DST = (u32)(DST & IMM); NEXT();
+op_AND32_X: DST = (u32)(DST & SRC); NEXT();
+op_LSH32_K: DST = (u32)((u32)DST << (IMM & 31)); NEXT();
+op_LSH32_X: DST = (u32)((u32)DST << (SRC & 31)); NEXT();
+op_RSH32_K: DST = (u32)DST >> (IMM & 31); NEXT();
+op_RSH32_X: DST = (u32)DST >> (SRC & 31); NEXT();
+op_NEG32: DST = (u32)(0u - (u32)DST); NEXT();
+op_MOD32_K: DST = (u32)IMM ? (u32)DST % (u32)IMM : (u32)DST; NEXT();
+op_MOD32_X: DST = (u32)SRC ? (u32)DST % (u32)SRC : (u32)DST; NEXT();
+op_SMOD32_K: { s32 a = (s32)DST, b = (s32)IMM;
+	DST = (u32)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
+op_SMOD32_X: { s32 a = (s32)DST, b = (s32)SRC;
+	DST = (u32)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
+op_XOR32_K: DST = (u32)(DST ^ IMM); NEXT();
+op_XOR32_X: DST = (u32)(DST ^ SRC); NEXT();
+op_MOV32_K: DST = (u32)IMM; NEXT();
+op_MOV32_X: DST = (u32)SRC; NEXT();
+op_MOVSX8_32: DST = (u32)(s32)(s8)SRC; NEXT();
+op_MOVSX16_32: DST = (u32)(s32)(s16)SRC; NEXT();
+op_ARSH32_K: DST = (u32)((s32)DST >> (IMM & 31)); NEXT();
+op_ARSH32_X: DST = (u32)((s32)DST >> (SRC & 31)); NEXT();
+op_LE16: DST = (u16)DST; NEXT();
+op_LE32: DST = (u32)DST; NEXT();
+op_LE64: NEXT();
+op_BE16: op_BSWAP16: DST = __builtin_bswap16((u16)DST); NEXT();
+op_BE32: op_BSWAP32: DST = __builtin_bswap32((u32)DST); NEXT();
+op_BE64: op_BSWAP64: DST = __builtin_bswap64(DST); NEXT();
+
+op_ADD64_K: DST += IMM; NEXT();
+op_ADD64_X: DST += SRC; NEXT();
+op_SUB64_K: DST -= IMM; NEXT();
+op_SUB64_X: DST -= SRC; NEXT();
+op_MUL64_K: DST *= IMM; NEXT();
+op_MUL64_X: DST *= SRC; NEXT();
+op_DIV64_K: DST = IMM ? DST / IMM : 0; NEXT();
+op_DIV64_X: DST = SRC ? DST / SRC : 0; NEXT();
+op_SDIV64_K: { s64 a = (s64)DST, b = (s64)IMM;
+	DST = (u64)(b == 0 ? 0 : b == -1 ? (s64)(0 - (u64)a) : a / b); NEXT(); }
+op_SDIV64_X: { s64 a = (s64)DST, b = (s64)SRC;
+	DST = (u64)(b == 0 ? 0 : b == -1 ? (s64)(0 - (u64)a) : a / b); NEXT(); }
+op_OR64_K: DST |= IMM; NEXT();
+op_OR64_X: DST |= SRC; NEXT();
+op_AND64_K: DST &= IMM; NEXT();
+op_AND64_X: DST &= SRC; NEXT();
+op_LSH64_K: DST <<= (IMM & 63); NEXT();
+op_LSH64_X: DST <<= (SRC & 63); NEXT();
+op_RSH64_K: DST >>= (IMM & 63); NEXT();
+op_RSH64_X: DST >>= (SRC & 63); NEXT();
+op_NEG64: DST = 0 - DST; NEXT();
+op_MOD64_K: DST = IMM ? DST % IMM : DST; NEXT();
+op_MOD64_X: DST = SRC ? DST % SRC : DST; NEXT();
+op_SMOD64_K: { s64 a = (s64)DST, b = (s64)IMM;
+	DST = (u64)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
+op_SMOD64_X: { s64 a = (s64)DST, b = (s64)SRC;
+	DST = (u64)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
+op_XOR64_K: DST ^= IMM; NEXT();
+op_XOR64_X: DST ^= SRC; NEXT();
+op_MOV64_K: DST = IMM; NEXT();
+op_MOV64_X: DST = SRC; NEXT();
+op_MOVSX8_64: DST = SEXT8(SRC); NEXT();
+op_MOVSX16_64: DST = SEXT16(SRC); NEXT();
+op_MOVSX32_64: DST = SEXT32(SRC); NEXT();
+op_ARSH64_K: DST = (u64)((s64)DST >> (IMM & 63)); NEXT();
+op_ARSH64_X: DST = (u64)((s64)DST >> (SRC & 63)); NEXT();
+
+op_JA:
+	JUMP_IF(1);
+op_JA32:
+	JUMP_IF(1);
+op_JEQ_K: JUMP_IF(DST == IMM);
+op_JEQ_X: JUMP_IF(DST == SRC);
+op_JGT_K: JUMP_IF(DST > IMM);
+op_JGT_X: JUMP_IF(DST > SRC);
+op_JGE_K: JUMP_IF(DST >= IMM);
+op_JGE_X: JUMP_IF(DST >= SRC);
+op_JSET_K: JUMP_IF(DST & IMM);
+op_JSET_X: JUMP_IF(DST & SRC);
+op_JNE_K: JUMP_IF(DST != IMM);
+op_JNE_X: JUMP_IF(DST != SRC);
+op_JSGT_K: JUMP_IF((s64)DST > (s64)IMM);
+op_JSGT_X: JUMP_IF((s64)DST > (s64)SRC);
+op_JSGE_K: JUMP_IF((s64)DST >= (s64)IMM);
+op_JSGE_X: JUMP_IF((s64)DST >= (s64)SRC);
+op_JLT_K: JUMP_IF(DST < IMM);
+op_JLT_X: JUMP_IF(DST < SRC);
+op_JLE_K: JUMP_IF(DST <= IMM);
+op_JLE_X: JUMP_IF(DST <= SRC);
+op_JSLT_K: JUMP_IF((s64)DST < (s64)IMM);
+op_JSLT_X: JUMP_IF((s64)DST < (s64)SRC);
+op_JSLE_K: JUMP_IF((s64)DST <= (s64)IMM);
+op_JSLE_X: JUMP_IF((s64)DST <= (s64)SRC);
+op_JEQ32_K: JUMP_IF((u32)DST == (u32)IMM);
+op_JEQ32_X: JUMP_IF((u32)DST == (u32)SRC);
+op_JGT32_K: JUMP_IF((u32)DST > (u32)IMM);
+op_JGT32_X: JUMP_IF((u32)DST > (u32)SRC);
+op_JGE32_K: JUMP_IF((u32)DST >= (u32)IMM);
+op_JGE32_X: JUMP_IF((u32)DST >= (u32)SRC);
+op_JSET32_K: JUMP_IF((u32)DST & (u32)IMM);
+op_JSET32_X: JUMP_IF((u32)DST & (u32)SRC);
+op_JNE32_K: JUMP_IF((u32)DST != (u32)IMM);
+op_JNE32_X: JUMP_IF((u32)DST != (u32)SRC);
+op_JSGT32_K: JUMP_IF((s32)DST > (s32)IMM);
+op_JSGT32_X: JUMP_IF((s32)DST > (s32)SRC);
+op_JSGE32_K: JUMP_IF((s32)DST >= (s32)IMM);
+op_JSGE32_X: JUMP_IF((s32)DST >= (s32)SRC);
+op_JLT32_K: JUMP_IF((u32)DST < (u32)IMM);
+op_JLT32_X: JUMP_IF((u32)DST < (u32)SRC);
+op_JLE32_K: JUMP_IF((u32)DST <= (u32)IMM);
+op_JLE32_X: JUMP_IF((u32)DST <= (u32)SRC);
+op_JSLT32_K: JUMP_IF((s32)DST < (s32)IMM);
+op_JSLT32_X: JUMP_IF((s32)DST < (s32)SRC);
+op_JSLE32_K: JUMP_IF((s32)DST <= (s32)IMM);
+op_JSLE32_X: JUMP_IF((s32)DST <= (s32)SRC);
+
+op_CALL_HELPER:
+op_CALL_KFUNC:
+	state_here.cur = cur;
+	reg[0] = ((bpfx_helper_fn)(uintptr_t)IMM)(run, reg[1], reg[2], reg[3],
+						  reg[4], reg[5]);
+	if (__builtin_expect(run->err != 0, 0)) {
+		err = run->err;
+		goto out;
+	}
+	NEXT();
+op_CALLX: {
+	const struct helper_desc *h = helper_by_id((s32)DST);
+	if (!h || DST > INT32_MAX || DST == BPF_FUNC_tail_call) {
+		err = fault(run, cur, pc, -EINVAL, "callx to unknown helper");
+		goto out;
+	}
+	state_here.cur = cur;
+	reg[0] = h->fn(run, reg[1], reg[2], reg[3], reg[4], reg[5]);
+	if (run->err) {
+		err = run->err;
+		goto out;
+	}
+	NEXT();
+}
+op_TAIL_CALL: {
+	struct bpfx_program *target = tail_call_target(run, reg[2], reg[3]);
+	if (run->err) {
+		err = run->err;
+		goto out;
+	}
+	if (!target || !target->interp)
+		NEXT();
+	cur = target->interp;
+	pc = cur->insns;
+	DISPATCH();
+}
+op_CALL_LOCAL:
+	if (base + depth + 1 >= BPFX_MAX_CALL_FRAMES) {
+		err = fault(run, cur, pc, -E2BIG,
+			    "call stack too deep (8 frames)");
+		goto out;
+	}
+	if (!--run->branch_budget)
+		goto budget_spent;
+	frames[depth].ret = pc + 1;
+	frames[depth].prog = cur;
+	memcpy(frames[depth].saved, &reg[6], 5 * sizeof(u64));
+	depth++;
+	state_here.depth = base + depth;
+	reg[10] -= BPFX_STACK_SIZE;
+	pc += 1 + pc->off;
+	DISPATCH();
+op_EXIT:
+	if (depth == 0) {
+		*ret = reg[0];
+		goto out;
+	}
+	depth--;
+	state_here.depth = base + depth;
+	memcpy(&reg[6], frames[depth].saved, 5 * sizeof(u64));
+	cur = frames[depth].prog;
+	pc = frames[depth].ret;
+	DISPATCH();
+
+op_LDDW:
+	DST = IMM;
+	pc += 2;
+	DISPATCH();
+op_LDDW_MAP_FD:
+op_LDDW_MAP_VALUE:
+op_LDDW_BTF_ID:
+op_LDDW_FUNC:
+op_LDDW_MAP_IDX:
+op_LDDW_MAP_IDX_VALUE:
+op_INVALID:
+	err = fault(run, cur, pc, -EINVAL, "instruction not pre-decoded");
+	goto out;
+
+op_LDABSW: LD_PACKET(4, (s64)(s32)IMM);
+op_LDABSH: LD_PACKET(2, (s64)(s32)IMM);
+op_LDABSB: LD_PACKET(1, (s64)(s32)IMM);
+op_LDINDW: LD_PACKET(4, (s64)(s32)((u32)SRC + (u32)IMM));
+op_LDINDH: LD_PACKET(2, (s64)(s32)((u32)SRC + (u32)IMM));
+op_LDINDB: LD_PACKET(1, (s64)(s32)((u32)SRC + (u32)IMM));
+
+op_LDXW: LOAD(u32, 4, ZEXT);
+op_LDXH: LOAD(u16, 2, ZEXT);
+op_LDXB: LOAD(u8, 1, ZEXT);
+op_LDXDW: LOAD(u64, 8, ZEXT);
+op_LDXSW: LOAD(u32, 4, SEXT32);
+op_LDXSH: LOAD(u16, 2, SEXT16);
+op_LDXSB: LOAD(u8, 1, SEXT8);
+op_STW: STORE(u32, 4, IMM);
+op_STH: STORE(u16, 2, IMM);
+op_STB: STORE(u8, 1, IMM);
+op_STDW: STORE(u64, 8, IMM);
+op_STXW: STORE(u32, 4, SRC);
+op_STXH: STORE(u16, 2, SRC);
+op_STXB: STORE(u8, 1, SRC);
+op_STXDW: STORE(u64, 8, SRC);
+
+op_AADD32: ATOMIC_OP(u32, 4, __atomic_fetch_add, 0);
+op_AOR32: ATOMIC_OP(u32, 4, __atomic_fetch_or, 0);
+op_AAND32: ATOMIC_OP(u32, 4, __atomic_fetch_and, 0);
+op_AXOR32: ATOMIC_OP(u32, 4, __atomic_fetch_xor, 0);
+op_AFADD32: ATOMIC_OP(u32, 4, __atomic_fetch_add, 1);
+op_AFOR32: ATOMIC_OP(u32, 4, __atomic_fetch_or, 1);
+op_AFAND32: ATOMIC_OP(u32, 4, __atomic_fetch_and, 1);
+op_AFXOR32: ATOMIC_OP(u32, 4, __atomic_fetch_xor, 1);
+op_AXCHG32: ATOMIC_OP(u32, 4, __atomic_exchange_n, 1);
+op_ACMPXCHG32: {
+	ATOMIC_PTR(u32, 4);
+	u32 expected = (u32)reg[0];
+	__atomic_compare_exchange_n(ap_, &expected, (u32)SRC, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	reg[0] = expected;
+	NEXT();
+}
+op_AADD64: ATOMIC_OP(u64, 8, __atomic_fetch_add, 0);
+op_AOR64: ATOMIC_OP(u64, 8, __atomic_fetch_or, 0);
+op_AAND64: ATOMIC_OP(u64, 8, __atomic_fetch_and, 0);
+op_AXOR64: ATOMIC_OP(u64, 8, __atomic_fetch_xor, 0);
+op_AFADD64: ATOMIC_OP(u64, 8, __atomic_fetch_add, 1);
+op_AFOR64: ATOMIC_OP(u64, 8, __atomic_fetch_or, 1);
+op_AFAND64: ATOMIC_OP(u64, 8, __atomic_fetch_and, 1);
+op_AFXOR64: ATOMIC_OP(u64, 8, __atomic_fetch_xor, 1);
+op_AXCHG64: ATOMIC_OP(u64, 8, __atomic_exchange_n, 1);
+op_ACMPXCHG64: {
+	ATOMIC_PTR(u64, 8);
+	u64 expected = reg[0];
+	__atomic_compare_exchange_n(ap_, &expected, SRC, false,
+				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	reg[0] = expected;
+	NEXT();
+}
+
+budget_spent:
+	err = fault(run, cur, pc, -ELOOP,
+		    "branch budget spent: the program did not terminate");
+out:
+	current_state = outer_state;
+	return err;
+}
