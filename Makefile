@@ -54,7 +54,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbpfx.a tests/unit/test.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
 
-$(BUILD)/tests/run_data: tests/run_data.c $(BUILD)/libbpfx.a
+# The data-driven runners: tests/run_*.c
+$(BUILD)/tests/run_%: tests/run_%.c $(BUILD)/libbpfx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
 
@@ -67,11 +68,11 @@ check-unit: $(UNIT_BINS)
 check-data: $(BUILD)/tests/run_data
 	$(BUILD)/tests/run_data tests/data
 
-check-progs: $(BUILD)/bpfx
-	BPFX=$(BUILD)/bpfx CLANG_BPF=$(CLANG_BPF) tests/progs/run.sh
+check-progs: $(BUILD)/tests/run_progs
+	CLANG_BPF=$(CLANG_BPF) $(BUILD)/tests/run_progs tests/progs $(BUILD)/progs
 
-check-bad: $(BUILD)/bpfx
-	BPFX=$(BUILD)/bpfx CLANG_BPF=$(CLANG_BPF) tests/bad/run.sh
+check-bad: $(BUILD)/tests/run_bad
+	CLANG_BPF=$(CLANG_BPF) $(BUILD)/tests/run_bad tests/bad $(BUILD)/bad
 
 # The same suites built with AddressSanitizer and UBSan.
 check-asan:
