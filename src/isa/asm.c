@@ -6,6 +6,7 @@
  *     ldxw %r0, [%r1+4]     stxdw [%r10-8], %r1   stw [%r1+2], 0x1234
  *     jeq %r1, 0x20, +2     jne %r0, 15, failed   ja +1        gotol -3
  *     lddw %r0, 0x1122334455667788                lddw %r1, map_by_fd(3)
+ *     lddw %r2, func(callback)   (or func(+N): a BPF function's address)
  *     call 1   call helper 1   call local func1   call runtime 7   callx %r2
  *     lock add [%r10-8], %r1                      lock fetch xor32 [%r1], %r2
  *     ldabsw 12             ldindh %r6, 2         exit
@@ -258,7 +259,11 @@ static int parse_pseudo(struct assembler *as, const char *s, struct operand *o)
 		return ASM_FAIL(as, "bad operand '%s'", s);
 	memcpy(inner, open + 1, inner_len);
 	inner[inner_len] = 0;
-	if (!parse_number(inner, &o->num, NULL))
+	o->sym[0] = 0;
+	if (o->pseudo == BPF_PSEUDO_FUNC && is_symbol(inner) &&
+	    strlen(inner) < sizeof(o->sym))
+		strcpy(o->sym, inner); /* func(label) */
+	else if (!parse_number(inner, &o->num, NULL))
 		return ASM_FAIL(as, "bad number '%s' in '%s'", inner, s);
 	o->extra = 0;
 	if (close[1] && !parse_number(close + 1, &o->extra, NULL))
@@ -481,6 +486,14 @@ static int encode_form(struct assembler *as, enum op_form form,
 		}
 		if (ops[1].kind != OPND_PSEUDO || ops[1].pseudo != insn->src_reg)
 			return 1;
+		if (ops[1].sym[0]) {
+			struct operand label = { .kind = OPND_SYM };
+			strcpy(label.sym, ops[1].sym);
+			if ((err = resolve_target(as, &label, final, &rel)))
+				return err;
+			insn->imm = (s32)rel;
+			return check_imm32(as, ops[1].extra, &second->imm);
+		}
 		if ((err = check_imm32(as, ops[1].num, &insn->imm)))
 			return err;
 		return check_imm32(as, ops[1].extra, &second->imm);
