@@ -94,7 +94,7 @@ static int array_alloc(struct bpfx_map *map)
 	priv = calloc(1, sizeof(*priv));
 	if (!priv)
 		return -ENOMEM;
-	priv->cpu_stride = block;
+	priv->cpu_stride = percpu ? block : 0;
 	map->mem = map_storage_alloc(total);
 	if (!map->mem) {
 		free(priv);

@@ -340,7 +340,7 @@ static int htab_alloc(struct bpfx_map *map)
 		err = -ENOMEM;
 		goto err;
 	}
-	h->cpu_stride = block;
+	h->cpu_stride = percpu ? block : 0;
 	h->values_size = block * ncpu;
 	h->elems_size = (size_t)map->max_entries * h->elem_stride;
 	h->buckets_size = (size_t)h->n_buckets * sizeof(*h->buckets);

@@ -22,7 +22,9 @@
  * bit, so a forged or already-submitted pointer is refused, and a commit
  * clears it atomically, so a record is committed once.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create */
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
