@@ -281,7 +281,8 @@ long ringbuf_output(struct bpfx_map *map, const void *data, u64 size,
 	sample = ringbuf_reserve(map, size, 0);
 	if (!sample)
 		return -EAGAIN;
-	memcpy(sample, data, size);
+	if (size)
+		memcpy(sample, data, size);
 	ringbuf_commit(map, sample, false, flags);
 	return 0;
 }
