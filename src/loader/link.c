@@ -432,8 +432,10 @@ int ld_link_program(struct bpfx_program *prog, char *err, size_t err_sz,
 		snprintf(err, err_sz, "out of memory");
 
 	/* the result stays even on failure: disassembly and messages use it */
-	qsort(lk.li, lk.li_cnt, sizeof(*lk.li), cmp_line);
-	qsort(lk.fi, lk.fi_cnt, sizeof(*lk.fi), cmp_func_info);
+	if (lk.li_cnt)
+		qsort(lk.li, lk.li_cnt, sizeof(*lk.li), cmp_line);
+	if (lk.fi_cnt)
+		qsort(lk.fi, lk.fi_cnt, sizeof(*lk.fi), cmp_func_info);
 	free(prog->insns);
 	free(prog->maps);
 	free(prog->func_info);

@@ -56,7 +56,6 @@ static struct bpfx_map *new_map(struct bpfx_object *obj, const char *name)
 	map->sec_idx = -1;
 	map->inner_map_idx = -1;
 	map->nr_cpus = obj->nr_cpus;
-	pthread_mutex_init(&map->lock, NULL);
 	return map;
 }
 
@@ -381,6 +380,8 @@ static int init_btf_maps(struct bpfx_object *obj)
 		struct bpfx_map *map;
 		s64 values_off = -1;
 		u64 off = vsi->offset;
+		/* with .values initialised the variable outgrows its type */
+		u64 size = vsi->size;
 		int err;
 
 		if (!var || !btf_is_var(var))
@@ -402,9 +403,11 @@ static int init_btf_maps(struct bpfx_object *obj)
 			    ld->syms[s].type != STT_SECTION &&
 			    strcmp(ld->syms[s].name, name) == 0) {
 				off = ld->syms[s].value;
+				size = MAX(size, ld->syms[s].size);
 				break;
 			}
-		if (off > sec->size || def->size > sec->size - off)
+		size = MAX(size, (u64)def->size);
+		if (off > sec->size || size > sec->size - off)
 			return ld_sec_err(ld, ld->maps_idx, EINVAL,
 					  "map '%s': definition at %#llx does "
 					  "not fit the section", name,
@@ -414,7 +417,7 @@ static int init_btf_maps(struct bpfx_object *obj)
 			return -ENOMEM;
 		err = parse_map_def(obj, map, def, false, &values_off);
 		if (!err)
-			err = add_map(obj, map, ld->maps_idx, off, def->size,
+			err = add_map(obj, map, ld->maps_idx, off, size,
 				      values_off);
 		if (err) {
 			ld_map_free(map);
