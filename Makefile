@@ -16,7 +16,11 @@ ifdef CI
 WARN += -Werror
 endif
 CFLAGS ?= -O2 -g
-CFLAGS += $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Isrc $(EXTRA_CFLAGS)
+ifdef SANITIZE
+CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+EXTRA_LDLIBS += -fsanitize=address,undefined
+endif
+override CFLAGS += $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Isrc $(EXTRA_CFLAGS)
 LDLIBS := -lelf -lbpf -lz -lpthread $(EXTRA_LDLIBS)
 
 LIB_SRCS := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
@@ -49,6 +53,7 @@ $(BUILD)/libbpfx.so: $(LIB_OBJS) src/libbpfx.map
 
 $(BUILD)/bpfx: $(CLI_OBJS) $(BUILD)/libbpfx.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libbpfx.a $(LDLIBS)
+	ln -sf bpfx $(BUILD)/bpfx_conformance_plugin
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbpfx.a tests/unit/test.h
 	@mkdir -p $(dir $@)
@@ -76,8 +81,7 @@ check-bad: $(BUILD)/tests/run_bad
 
 # The same suites built with AddressSanitizer and UBSan.
 check-asan:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		EXTRA_LDLIBS="-fsanitize=address,undefined" check-unit check-data check-progs check-bad
+	$(MAKE) BUILD=build/asan SANITIZE=1 check-unit check-data check-progs check-bad
 
 demo: all
 	examples/demo.sh $(BUILD)/bpfx $(CLANG_BPF)
@@ -92,6 +96,7 @@ install: all
 	ln -sf libbpfx.so.0 $(DESTDIR)$(PREFIX)/lib/libbpfx.so
 	install -m 644 include/bpfx/bpfx.h $(DESTDIR)$(PREFIX)/include/bpfx/
 	install -m 755 $(BUILD)/bpfx $(DESTDIR)$(PREFIX)/bin/
+	ln -sf bpfx $(DESTDIR)$(PREFIX)/bin/bpfx_conformance_plugin
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' src/libbpfx.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libbpfx.pc
 
 clean:

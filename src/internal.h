@@ -167,9 +167,13 @@ BPFX_HIDDEN void map_destroy(struct bpfx_map *map);
 BPFX_HIDDEN struct bpfx_map *map_by_fd(int fd);
 /* True when P points at a live map (a forged pointer is refused). */
 BPFX_HIDDEN bool map_is_live(const void *p);
-/* The live map storage region holding [addr, addr + size), or NULL; sets
- * *writable. Used by run_mem() when the fast paths miss. */
+/* The live map whose storage holds [addr, addr + size), or NULL; writes
+ * are allowed unless map->rdonly_prog. Used by run_mem() when the fast
+ * paths miss. */
 BPFX_HIDDEN struct bpfx_map *map_region_find(u64 addr, u64 size);
+/* The program at INDEX of prog_array MAP, or NULL (empty, out of range,
+ * not a prog_array, or the program was closed). Lock-free. */
+BPFX_HIDDEN struct bpfx_program *prog_array_get(struct bpfx_map *map, u32 index);
 /* Ring buffer program-side operations (src/runtime/ringbuf.c). */
 BPFX_HIDDEN void *ringbuf_reserve(struct bpfx_map *map, u64 size, u64 flags);
 BPFX_HIDDEN void ringbuf_commit(struct bpfx_map *map, void *sample,

@@ -35,6 +35,12 @@ static void cli_log(enum bpfx_log_level level, const char *msg, void *user)
 int main(int argc, char **argv)
 {
 	bpfx_set_log(cli_log, NULL);
+	/* Installed as bpfx_conformance_plugin, the command is the plugin:
+	 * the conformance suite passes the memory as the first argument. */
+	const char *base = strrchr(argv[0], '/');
+	base = base ? base + 1 : argv[0];
+	if (!strcmp(base, "bpfx_conformance_plugin"))
+		return cmd_conformance_plugin(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
