@@ -17,6 +17,10 @@
  *  - raw tracepoints and everything else: a copy of ctx_in in a buffer at
  *    least as large as the type's context, zero-filled beyond ctx_in.
  *
+ * bpf_xdp_adjust_head() reaches the state of its run through
+ * ctx_xdp_adjust_head(): the states of the runs on a thread are listed,
+ * since struct bpfx_run has no pointer to its context.
+ *
  * The context struct and the packet are writable memory of the run; every
  * field a program reads is kept in the state as well, so what is copied
  * back, and what ctx_reset() restores before each repeat, never depends on
@@ -39,6 +43,7 @@
 #include "internal.h"
 
 #define CTX_PAGE 4096u
+#define XDP_FRAME_SIZE 40u /* sizeof(struct xdp_frame), kept at hard_start */
 #define NET_SKB_PAD 64u /* max(32, L1_CACHE_BYTES) */
 #define NET_IP_ALIGN 0u
 #define SKB_SHINFO_SIZE 320u /* SKB_DATA_ALIGN(sizeof(skb_shared_info)) */
@@ -59,6 +64,10 @@
 #ifndef BPF_F_TEST_SKB_CHECKSUM_COMPLETE
 #define BPF_F_TEST_SKB_CHECKSUM_COMPLETE (1U << 2)
 #endif
+
+/* Not yet declared in internal.h: bpf_xdp_adjust_head's half in here. */
+BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
+				    int offset);
 
 enum ctx_kind { CTX_SKB, CTX_XDP, CTX_BUF };
 
@@ -91,6 +100,17 @@ struct run_ctx_state {
 		struct __sk_buff skb;
 		struct xdp_md xdp;
 	} user;
+
+	/* xdp: the packet area starts at hard_start; bpf_xdp_adjust_head
+	 * moves data (and the metadata before it) within it */
+	u8 *hard_start;
+	u8 *data_init;
+	u8 *data_end;
+	size_t meta_len_init;
+
+	/* the run using this context, for helpers that change it */
+	struct bpfx_run *run;
+	struct run_ctx_state *next_active;
 
 	/* skb and xdp fields the program cannot change */
 	u32 ifindex;
@@ -552,8 +572,12 @@ static int xdp_prepare(struct run_ctx_state *st,
 	st->low = low_alloc(LOW_MEM_SIZE);
 	if (!st->low)
 		return -ENOMEM;
-	meta = st->low + CTX_PAGE + headroom;
+	st->hard_start = st->low + CTX_PAGE;
+	meta = st->hard_start + headroom;
 	memcpy(meta, data_in, size);
+	st->data_init = meta + st->meta_len;
+	st->data_end = meta + size;
+	st->meta_len_init = st->meta_len;
 	st->pkt = meta;
 	st->pkt_len = size;
 	st->pkt_writable = true;
@@ -655,6 +679,68 @@ static int buf_prepare(struct run_ctx_state *st,
 	return 0;
 }
 
+/* ---- contexts of the runs on this thread ---- */
+
+static __thread struct run_ctx_state *active_states;
+
+static void active_add(struct run_ctx_state *st, struct bpfx_run *run)
+{
+	st->run = run;
+	st->next_active = active_states;
+	active_states = st;
+}
+
+static void active_remove(struct run_ctx_state *st)
+{
+	for (struct run_ctx_state **p = &active_states; *p;
+	     p = &(*p)->next_active) {
+		if (*p == st) {
+			*p = st->next_active;
+			return;
+		}
+	}
+}
+
+static struct run_ctx_state *active_find(const struct bpfx_run *run)
+{
+	for (struct run_ctx_state *st = active_states; st; st = st->next_active)
+		if (st->run == run)
+			return st;
+	return NULL;
+}
+
+/* Points the xdp_md and the run's packet region at the current packet. */
+static void xdp_sync(struct run_ctx_state *st, struct bpfx_run *run)
+{
+	struct xdp_md *md = st->ctx;
+	u8 *data = st->pkt + st->meta_len;
+
+	md->data_meta = low32(st->pkt);
+	md->data = low32(data);
+	md->data_end = low32(st->data_end);
+	st->pkt_len = (size_t)(st->data_end - st->pkt);
+	set_regions(st, run);
+}
+
+int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md, int offset)
+{
+	struct run_ctx_state *st = active_find(run);
+	u8 *data, *start;
+
+	if (!st || st->kind != CTX_XDP || xdp_md != (u64)(uintptr_t)st->ctx)
+		return -EBADF;
+	data = st->pkt + st->meta_len;
+	start = st->hard_start + XDP_FRAME_SIZE + st->meta_len;
+	if ((s64)(data - start) + offset < 0 ||
+	    (s64)(st->data_end - data) - offset < ETH_HLEN)
+		return -EINVAL;
+	if (st->meta_len)
+		memmove(st->pkt + offset, st->pkt, st->meta_len);
+	st->pkt += offset;
+	xdp_sync(st, run);
+	return 0;
+}
+
 /* ---- entry points ---- */
 
 int ctx_prepare(struct bpfx_program *prog,
@@ -711,6 +797,7 @@ int ctx_prepare(struct bpfx_program *prog,
 		return err;
 	}
 	set_regions(st, run);
+	active_add(st, run);
 	*state = st;
 	*r1 = (u64)(uintptr_t)st->ctx;
 	return 0;
@@ -720,11 +807,26 @@ void ctx_reset(struct run_ctx_state *st, struct bpfx_run *run)
 {
 	if (!st)
 		return;
+	if (st->kind == CTX_XDP) {
+		/* the headroom too: bpf_xdp_adjust_head may have exposed it */
+		size_t len = (size_t)(st->data_end - st->data_init) +
+			     st->meta_len_init;
+
+		memset(st->hard_start, 0, CTX_PAGE);
+		st->pkt = st->data_init - st->meta_len_init;
+		st->meta_len = st->meta_len_init;
+		memcpy(st->pkt, st->pkt_init, len);
+		memcpy(st->ctx, st->ctx_init, st->ctx_size);
+		xdp_sync(st, run);
+		st->run = run;
+		return;
+	}
 	if (st->ctx)
 		memcpy(st->ctx, st->ctx_init, st->ctx_size);
 	if (st->pkt)
 		memcpy(st->pkt, st->pkt_init, st->pkt_len);
 	set_regions(st, run);
+	st->run = run;
 }
 
 int ctx_finish(struct run_ctx_state *st, struct bpfx_test_run_opts *opts,
@@ -747,6 +849,7 @@ void ctx_free(struct run_ctx_state *st)
 {
 	if (!st)
 		return;
+	active_remove(st);
 	if (st->low)
 		munmap(st->low, LOW_MEM_SIZE);
 	else

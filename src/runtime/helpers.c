@@ -45,6 +45,10 @@
 BPFX_HIDDEN struct bpfx_program *prog_array_get(struct bpfx_map *map,
 						u32 index);
 
+/* Provided by src/runtime/ctx.c; not yet declared in internal.h. */
+BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
+				    int offset);
+
 #define BPF_MAX_LOOPS (8 * 1024 * 1024)
 #define MAX_BPRINTF_VARARGS 12
 #define MAX_BPRINTF_BIN_ARGS 512
@@ -1069,6 +1073,53 @@ static u64 bpf_skb_load_bytes(struct bpfx_run *run, u64 skb, u64 offset,
 	return 0;
 }
 
+static u64 bpf_skb_store_bytes(struct bpfx_run *run, u64 skb, u64 offset,
+			       u64 from, u64 len, u64 flags)
+{
+	static const char name[] = "bpf_skb_store_bytes";
+	u64 pkt_len = run->pkt.hi - run->pkt.lo;
+	const void *s;
+
+	if (!prog_has_skb(run) || skb != run->ctx.lo || !run->ctx.hi)
+		HELPER_FAIL(run, -EINVAL,
+			    "helper %s: arg 1: %#llx is not the program's sk_buff context",
+			    name, (unsigned long long)skb);
+	if (!run->pkt.writable)
+		HELPER_FAIL(run, -EACCES,
+			    "helper %s: this program type cannot write the packet",
+			    name);
+	offset = (u32)offset;
+	len = (u32)len;
+	if (!len)
+		HELPER_FAIL(run, -EINVAL, "helper %s: arg 4: size is 0",
+			    name);
+	s = run_mem(run, from, len, MEM_READ);
+	if (!s)
+		HELPER_FAIL(run, -EFAULT,
+			    "helper %s: arg 3: %llu bytes at %#llx are not readable",
+			    name, (unsigned long long)len,
+			    (unsigned long long)from);
+	if (flags & ~(u64)(BPF_F_RECOMPUTE_CSUM | BPF_F_INVALIDATE_HASH))
+		return (u64)(s64)-EINVAL;
+	if (offset > INT_MAX || offset + len > pkt_len)
+		return (u64)(s64)-EFAULT;
+	/* bpfx keeps no skb checksum or hash: both flags change nothing */
+	memmove((void *)(uintptr_t)(run->pkt.lo + offset), s, len);
+	return 0;
+}
+
+static u64 bpf_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md, u64 offset,
+			       u64 r3, u64 r4, u64 r5)
+{
+	int err = ctx_xdp_adjust_head(run, xdp_md, (int)(s32)offset);
+
+	if (err == -EBADF)
+		HELPER_FAIL(run, -EINVAL,
+			    "helper bpf_xdp_adjust_head: arg 1: %#llx is not the program's xdp_md context",
+			    (unsigned long long)xdp_md);
+	return (u64)(s64)err;
+}
+
 static u32 load_u32(const u8 *p)
 {
 	u32 v;
@@ -1505,7 +1556,9 @@ static const struct helper_desc helpers[] = {
 	HELPER(get_current_pid_tgid, bpf_get_current_pid_tgid),
 	HELPER(get_current_uid_gid, bpf_get_current_uid_gid),
 	HELPER(get_current_comm, bpf_get_current_comm),
+	HELPER(skb_store_bytes, bpf_skb_store_bytes),
 	HELPER(skb_load_bytes, bpf_skb_load_bytes),
+	HELPER(xdp_adjust_head, bpf_xdp_adjust_head),
 	HELPER(csum_diff, bpf_csum_diff),
 	HELPER(probe_read_str, bpf_probe_read_str),
 	HELPER(spin_lock, bpf_spin_lock),

@@ -426,7 +426,7 @@ static void test_misc_helpers(void)
 	CHECK(!strcmp(helper_by_id(BPF_FUNC_tail_call)->name, "bpf_tail_call"));
 	CHECK(helper_by_id(-1) == NULL);
 	CHECK(helper_by_id(100000) == NULL);
-	CHECK(helper_by_id(BPF_FUNC_skb_store_bytes) == NULL);
+	CHECK(helper_by_id(BPF_FUNC_perf_event_output) == NULL);
 	CHECK_EQ(run.err, 0);
 }
 
@@ -950,7 +950,77 @@ static void test_skb_load_bytes(void)
 		 -EFAULT);
 	CHECK(run.stack[0] == 0 && run.stack[7] == 0);
 	CHECK_EQ(run.err, 0);
+	/* bpf_skb_store_bytes */
+	memcpy(run.stack, "\x01\x02\x03\x04", 4);
+	CHECK_EQ(call_helper(&run, BPF_FUNC_skb_store_bytes, r1, 60, dst, 4,
+			     BPF_F_RECOMPUTE_CSUM),
+		 0);
+	CHECK(!memcmp((u8 *)(uintptr_t)run.pkt.lo + 60, "\x01\x02\x03\x04", 4));
+	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_skb_store_bytes, r1, 61, dst,
+				  4, 0),
+		 -EFAULT);
+	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_skb_store_bytes, r1, 0, dst, 4,
+				  1ull << 10),
+		 -EINVAL);
+	CHECK_EQ(run.err, 0);
 	call_helper(&run, BPF_FUNC_skb_load_bytes, r1 + 8, 0, dst, 8, 0);
+	CHECK_EQ(run.err, -EINVAL);
+	ctx_free(st);
+}
+
+static void test_xdp_adjust_head(void)
+{
+	struct bpfx_program prog = { .name = (char *)"x",
+				     .type = BPF_PROG_TYPE_XDP };
+	struct bpfx_run run = make_run();
+	struct run_ctx_state *st;
+	u8 data_out[128];
+	u64 r1;
+
+	make_packet();
+	BPFX_OPTS(bpfx_test_run_opts, opts, .data_in = packet,
+		  .data_size_in = sizeof(packet), .data_out = data_out,
+		  .data_size_out = sizeof(data_out));
+	CHECK_EQ(ctx_prepare(&prog, &opts, &run, &st, &r1), 0);
+	if (!st)
+		return;
+	struct xdp_md *md = (struct xdp_md *)(uintptr_t)r1;
+	u32 data0 = md->data;
+
+	/* strip the Ethernet header */
+	CHECK_EQ(call_helper(&run, BPF_FUNC_xdp_adjust_head, r1, 14, 0, 0, 0),
+		 0);
+	CHECK_EQ(md->data, data0 + 14);
+	CHECK_EQ(md->data_meta, md->data);
+	CHECK_EQ(md->data_end - md->data, 50);
+	CHECK(run_mem(&run, data0, 1, MEM_READ) == NULL);
+	/* at least ETH_HLEN must stay; the headroom ends at the xdp_frame */
+	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_xdp_adjust_head, r1, 40, 0, 0,
+				  0),
+		 -EINVAL);
+	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_xdp_adjust_head, r1,
+				  (u64)-(256 - 40 + 14 + 1), 0, 0, 0),
+		 -EINVAL);
+	/* grow into the headroom */
+	CHECK_EQ(call_helper(&run, BPF_FUNC_xdp_adjust_head, r1, (u64)-30, 0, 0,
+			     0),
+		 0);
+	CHECK_EQ(md->data_end - md->data, 80);
+	CHECK(run_mem(&run, md->data, 80, MEM_WRITE) != NULL);
+	CHECK_EQ(ctx_finish(st, &opts, 0), 0);
+	CHECK_EQ(opts.data_size_out, 80);
+	CHECK(!memcmp(data_out + 16, packet, 64));
+	/* a repeat starts from the input again */
+	memset((void *)(uintptr_t)md->data, 0x77, 16);
+	ctx_reset(st, &run);
+	CHECK_EQ(md->data, data0);
+	CHECK_EQ(run.pkt.lo, data0);
+	CHECK_EQ(run.pkt.hi - run.pkt.lo, 64);
+	CHECK(!memcmp((void *)(uintptr_t)md->data, packet, 64));
+	CHECK_EQ(((u8 *)(uintptr_t)data0)[-1], 0);
+	CHECK_EQ(run.err, 0);
+	/* not the context */
+	call_helper(&run, BPF_FUNC_xdp_adjust_head, r1 + 4, 14, 0, 0, 0);
 	CHECK_EQ(run.err, -EINVAL);
 	ctx_free(st);
 }
@@ -962,4 +1032,5 @@ TEST_MAIN(TEST(test_bprintf_conversions), TEST(test_bprintf_errors),
 	  TEST(test_bpf_loop), TEST(test_maps_and_for_each),
 	  TEST(test_spin_lock), TEST(test_kfuncs), TEST(test_ctx_tc),
 	  TEST(test_ctx_skb_rules), TEST(test_ctx_xdp),
-	  TEST(test_ctx_syscall_and_buffers), TEST(test_skb_load_bytes))
+	  TEST(test_ctx_syscall_and_buffers), TEST(test_skb_load_bytes),
+	  TEST(test_xdp_adjust_head))
