@@ -1222,6 +1222,8 @@ static u64 bpf_strncmp(struct bpfx_run *run, u64 s1, u64 s1_sz, u64 s2,
 
 /* ---- spin locks ---- */
 
+#define SPIN_LOCK_TIMEOUT_NS (10ull * 1000000000ull)
+
 /* The lock a run on this thread holds: the verifier allows one at a time
  * and no helper call while it is held, so nesting is an error. */
 static __thread _Atomic u32 *held_lock;
@@ -1276,6 +1278,7 @@ static u64 bpf_spin_lock(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 {
 	_Atomic u32 *lock = helper_lock_arg(run, r1, "bpf_spin_lock");
 	unsigned int spins = 0;
+	u64 deadline = 0;
 
 	if (!lock)
 		return 0;
@@ -1292,10 +1295,24 @@ static u64 bpf_spin_lock(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 			    memory_order_relaxed))
 			break;
 		while (atomic_load_explicit(lock, memory_order_relaxed)) {
-			if (++spins % 128 == 0)
-				sched_yield();
-			else
+			if (++spins % 128) {
 				cpu_relax();
+				continue;
+			}
+			sched_yield();
+			/* a program that exited holding the lock (which the
+			 * verifier would have refused) must not hang us */
+			if (spins % (128 * 1024) == 0) {
+				if (!deadline)
+					deadline = clock_ns(CLOCK_MONOTONIC) +
+						   SPIN_LOCK_TIMEOUT_NS;
+				else if (clock_ns(CLOCK_MONOTONIC) > deadline)
+					HELPER_FAIL(run, -EDEADLK,
+						    "helper bpf_spin_lock: lock at %#llx held for over %d s",
+						    (unsigned long long)r1,
+						    (int)(SPIN_LOCK_TIMEOUT_NS /
+							  1000000000ull));
+			}
 		}
 	}
 	held_lock = lock;

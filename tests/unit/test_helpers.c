@@ -589,6 +589,38 @@ static void test_spin_lock(void)
 	CHECK_EQ(run.err, -EINVAL);
 }
 
+static u32 shared_lock;
+static u64 shared_counter;
+
+static void *lock_worker(void *arg)
+{
+	struct bpfx_run run = make_run();
+	u64 lock = (u64)(uintptr_t)&shared_lock;
+
+	/* the lock lives outside the run's memory here: widen it */
+	run.extra = (struct run_region){ lock, lock + 4, true };
+	for (int i = 0; i < 20000; i++) {
+		call_helper(&run, BPF_FUNC_spin_lock, lock, 0, 0, 0, 0);
+		shared_counter++;
+		call_helper(&run, BPF_FUNC_spin_unlock, lock, 0, 0, 0, 0);
+	}
+	CHECK_EQ(run.err, 0);
+	return arg;
+}
+
+static void test_spin_lock_threads(void)
+{
+	pthread_t t[4];
+
+	shared_counter = 0;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, lock_worker, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CHECK_EQ(shared_counter, 4 * 20000);
+	CHECK_EQ(shared_lock, 0);
+}
+
 static void test_kfuncs(void)
 {
 	struct bpfx_run run = make_run();
@@ -1030,7 +1062,8 @@ TEST_MAIN(TEST(test_bprintf_conversions), TEST(test_bprintf_errors),
 	  TEST(test_snprintf_vprintk), TEST(test_csum_diff),
 	  TEST(test_strncmp), TEST(test_probe_read), TEST(test_misc_helpers),
 	  TEST(test_bpf_loop), TEST(test_maps_and_for_each),
-	  TEST(test_spin_lock), TEST(test_kfuncs), TEST(test_ctx_tc),
+	  TEST(test_spin_lock), TEST(test_spin_lock_threads),
+	  TEST(test_kfuncs), TEST(test_ctx_tc),
 	  TEST(test_ctx_skb_rules), TEST(test_ctx_xdp),
 	  TEST(test_ctx_syscall_and_buffers), TEST(test_skb_load_bytes),
 	  TEST(test_xdp_adjust_head))
