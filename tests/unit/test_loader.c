@@ -278,6 +278,7 @@ static const char src_bad_externs[] =
 	"#include <bpf/bpf_helpers.h>\n"
 	"extern int bpf_no_such_kfunc(int x) __ksym;\n"
 	"extern int CONFIG_HZ __kconfig;\n"
+	"extern const int bpf_prog_active __ksym;\n"
 	"SEC(\"tc\")\n"
 	"int good(struct __sk_buff *skb) { return 1; }\n"
 	"SEC(\"tc\")\n"
@@ -287,6 +288,11 @@ static const char src_bad_externs[] =
 	"}\n"
 	"SEC(\"tc\")\n"
 	"int uses_kconfig(struct __sk_buff *skb) { return CONFIG_HZ; }\n"
+	"SEC(\"tc\")\n"
+	"int uses_ksym(struct __sk_buff *skb)\n"
+	"{\n"
+	"	return bpf_prog_active;\n"
+	"}\n"
 	"SEC(\"no_such_section\")\n"
 	"int untyped(struct __sk_buff *skb) { return 2; }\n"
 	"char LICENSE[] SEC(\"license\") = \"GPL\";\n";
@@ -598,12 +604,16 @@ static void test_load_errors(void)
 	if (e) {
 		CHECK(strstr(e, "externs.o: section tc: insn "));
 		CHECK(strstr(e, "kfunc 'bpf_no_such_kfunc' not found"));
-		CHECK(strstr(e, "(externs.c:10)"));
+		CHECK(strstr(e, "(externs.c:11)"));
 	}
 	CHECK(log_has("kfunc 'bpf_no_such_kfunc' not found"));
 	p = bpfx_object__find_program_by_name(obj, "uses_kconfig");
 	e = bpfx_program__load_error(p);
 	CHECK(e && strstr(e, "__kconfig extern 'CONFIG_HZ' is unsupported"));
+	p = bpfx_object__find_program_by_name(obj, "uses_ksym");
+	e = bpfx_program__load_error(p);
+	CHECK(e && strstr(e, "__ksym extern 'bpf_prog_active' is "
+			     "unsupported"));
 	p = bpfx_object__find_program_by_name(obj, "untyped");
 	CHECK_EQ(bpfx_program__type(p), BPF_PROG_TYPE_UNSPEC);
 	e = bpfx_program__load_error(p);
