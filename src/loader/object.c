@@ -135,8 +135,9 @@ bpfx_object__open_file(const char *path,
 		return NULL;
 	}
 	f = fopen(path, "rb");
-	if (!f || fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-		err = f ? (S_ISREG(st.st_mode) ? errno : EINVAL) : errno;
+	err = !f ? errno : fstat(fileno(f), &st) ? errno
+			: !S_ISREG(st.st_mode) ? EINVAL : 0;
+	if (err) {
 		if (f)
 			fclose(f);
 		pr_warn("elf: %s: cannot open: %s", path, strerror(err));

@@ -769,6 +769,7 @@ static void test_bad_elf(void)
 			      "not an ELF file"));
 	CHECK(!bpfx_object__open_file("/nonexistent/x.o", NULL) &&
 	      errno == ENOENT);
+	CHECK(!bpfx_object__open_file("/tmp", NULL) && errno == EINVAL);
 	/* random bytes, with and without an ELF magic */
 	for (int i = 0; i < 300; i++) {
 		u8 junk[512];
