@@ -23,9 +23,13 @@
 #include "loader/loader.h"
 #include "test.h"
 
-#ifndef CLANG_BPF
-#define CLANG_BPF "clang-19"
-#endif
+/* The compiler: $CLANG_BPF, as the Makefile names it, or clang-19. */
+static const char *clang_bpf(void)
+{
+	const char *c = getenv("CLANG_BPF");
+
+	return c && c[0] ? c : "clang-19";
+}
 
 #if defined(__x86_64__)
 #define MULTIARCH_INC "/usr/include/x86_64-linux-gnu"
@@ -86,11 +90,12 @@ static void setup(void)
 		perror("mkdtemp");
 		exit(1);
 	}
-	snprintf(cmd, sizeof(cmd), "%s --version >/dev/null 2>&1", CLANG_BPF);
+	snprintf(cmd, sizeof(cmd), "%s --version >/dev/null 2>&1",
+		 clang_bpf());
 	have_clang = system(cmd) == 0;
 	if (!have_clang)
 		printf("SKIP: %s not found: compiled-object tests skipped\n",
-		       CLANG_BPF);
+		       clang_bpf());
 }
 
 static void cleanup(void)
@@ -121,7 +126,7 @@ static const char *compile(const char *name, const char *src)
 	fclose(f);
 	snprintf(cmd, sizeof(cmd),
 		 "%s -O2 -g -target bpf -mcpu=v4 -I" MULTIARCH_INC
-		 " -c %s -o %s", CLANG_BPF, path, obj);
+		 " -c %s -o %s", clang_bpf(), path, obj);
 	if (system(cmd) != 0) {
 		fprintf(stderr, "cannot compile %s\n", path);
 		test_failed_checks++;
@@ -272,6 +277,21 @@ static const char src_legacy[] =
 	"}\n"
 	"char LICENSE[] SEC(\"license\") = \"Dual BSD/GPL\";\n"
 	"unsigned int _version SEC(\"version\") = 0x050a00;\n";
+
+/* Subprograms and a callback placed in the programs' own section. */
+static const char src_same_sec[] =
+	"#include <linux/bpf.h>\n"
+	"#include <bpf/bpf_helpers.h>\n"
+	"SEC(\"xdp\") static __noinline int twice(int x)\n"
+	"{ return x * 2 + 1; }\n"
+	"SEC(\"xdp\") static long step(__u32 i, void *ctx)\n"
+	"{ *(int *)ctx += twice(i); return 0; }\n"
+	"SEC(\"xdp\")\n"
+	"int first(struct xdp_md *ctx) { return twice(ctx->ingress_ifindex); }\n"
+	"SEC(\"xdp\")\n"
+	"int second(struct xdp_md *ctx)\n"
+	"{ int acc = 0; bpf_loop(4, step, &acc, 0); return acc; }\n"
+	"char LICENSE[] SEC(\"license\") = \"GPL\";\n";
 
 static const char src_bad_externs[] =
 	"#include <linux/bpf.h>\n"
@@ -578,6 +598,57 @@ static void test_legacy_maps(void)
 	CHECK(p && bpfx_program__type(p) == BPF_PROG_TYPE_SOCKET_FILTER);
 	CHECK_EQ(bpfx_object__load(obj), 0);
 	CHECK(p && p->map_cnt == 1 && p->maps[0] == m);
+	bpfx_object__close(obj);
+}
+
+static void test_same_section(void)
+{
+	const char *path = compile("samesec", src_same_sec);
+	struct bpfx_object *obj;
+	struct bpfx_program *first, *second;
+
+	if (!path)
+		return;
+	obj = bpfx_object__open_file(path, NULL);
+	CHECK(obj);
+	if (!obj)
+		return;
+	/* static functions of a program section are not entry points */
+	CHECK_EQ(count_programs(obj), 2);
+	first = bpfx_object__find_program_by_name(obj, "first");
+	second = bpfx_object__find_program_by_name(obj, "second");
+	CHECK(first && second);
+	if (!first || !second)
+		goto out;
+	CHECK_EQ(bpfx_object__load(obj), 0);
+	/* first: body + twice; second: body + step + twice */
+	const struct ld_func *twice = NULL, *step = NULL;
+	for (size_t i = 0; i < obj->ld->func_cnt; i++) {
+		if (!strcmp(obj->ld->funcs[i].name, "twice"))
+			twice = &obj->ld->funcs[i];
+		if (!strcmp(obj->ld->funcs[i].name, "step"))
+			step = &obj->ld->funcs[i];
+	}
+	CHECK(twice && step);
+	if (!twice || !step)
+		goto out;
+	CHECK_EQ(first->insn_cnt, first->sec_insn_cnt + twice->insn_cnt);
+	CHECK_EQ(second->insn_cnt,
+		 second->sec_insn_cnt + step->insn_cnt + twice->insn_cnt);
+	/* the callback pointer lands on step, the call in step on twice */
+	const struct bpf_insn *in = second->insns;
+	size_t body = second->sec_insn_cnt;
+	for (size_t i = 0; i < second->insn_cnt; i++) {
+		if (in[i].code == LD_OP_LDDW &&
+		    in[i].src_reg == BPF_PSEUDO_FUNC)
+			CHECK_EQ(i + 1 + in[i].imm, body);
+		if (in[i].code == LD_OP_CALL &&
+		    in[i].src_reg == BPF_PSEUDO_CALL)
+			CHECK_EQ(i + 1 + in[i].imm, body + step->insn_cnt);
+		if (in[i].code == LD_OP_LDDW)
+			i++;
+	}
+out:
 	bpfx_object__close(obj);
 }
 
@@ -1009,5 +1080,6 @@ static void test_open_opts(void)
 
 TEST_MAIN(TEST(test_section_table), TEST(test_programs),
 	  TEST(test_program_load_alone), TEST(test_maps),
-	  TEST(test_legacy_maps), TEST(test_load_errors), TEST(test_open_opts),
+	  TEST(test_legacy_maps), TEST(test_same_section),
+	  TEST(test_load_errors), TEST(test_open_opts),
 	  TEST(test_bad_code), TEST(test_bad_elf))
