@@ -361,15 +361,13 @@ int bpfx_object__load(struct bpfx_object *obj)
 
 	if (!obj)
 		return -EINVAL;
+	/* every map, as libbpf creates them; one that fails counts only
+	 * for the programs that use it, which then fail with the reason */
 	for (size_t i = 0; i < obj->map_cnt; i++) {
 		char msg[256];
-		int err = ensure_map(obj->maps[i], msg, sizeof(msg));
 
-		if (err) {
+		if (ensure_map(obj->maps[i], msg, sizeof(msg)))
 			pr_warn("loader: %s: %s", obj->ld->label, msg);
-			if (!first)
-				first = err;
-		}
 	}
 	for (size_t i = 0; i < obj->prog_cnt; i++) {
 		int err;
