@@ -281,6 +281,11 @@ struct bpfx_run {
 	u32 tail_call_cnt;
 	u64 branch_budget;
 	run_callback_fn call;
+	/* what the program holds or has opened during this run */
+	struct run_ctx_state *ctx_state; /* test_run context (ctx.c) */
+	void *held_lock;                 /* the bpf_spin_lock it holds */
+	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
+	u32 preempt_nest;                /* bpf_preempt_disable depth */
 	/* first error; the engine stops and test_run returns it */
 	int err;
 	char errmsg[256];
@@ -359,6 +364,12 @@ BPFX_HIDDEN void ctx_reset(struct run_ctx_state *state, struct bpfx_run *run);
 BPFX_HIDDEN int ctx_finish(struct run_ctx_state *state,
 			   struct bpfx_test_run_opts *opts, u64 retval);
 BPFX_HIDDEN void ctx_free(struct run_ctx_state *state);
+/* bpf_xdp_adjust_head on the run's xdp context. */
+BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
+				    int offset);
+/* Releases what a program left held when its run ended (a spin lock);
+ * the verifier will reject such programs, the runtime never hangs on them. */
+BPFX_HIDDEN void helper_run_end(struct bpfx_run *run);
 
 /* ---- engines ---- */
 BPFX_HIDDEN int interp_prepare(struct bpfx_program *prog, char *err,

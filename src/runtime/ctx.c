@@ -18,8 +18,7 @@
  *    least as large as the type's context, zero-filled beyond ctx_in.
  *
  * bpf_xdp_adjust_head() reaches the state of its run through
- * ctx_xdp_adjust_head(): the states of the runs on a thread are listed,
- * since struct bpfx_run has no pointer to its context.
+ * run->ctx_state, which ctx_prepare() sets.
  *
  * The context struct and the packet are writable memory of the run; every
  * field a program reads is kept in the state as well, so what is copied
@@ -66,9 +65,6 @@
 #endif
 
 /* Not yet declared in internal.h: bpf_xdp_adjust_head's half in here. */
-BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
-				    int offset);
-
 enum ctx_kind { CTX_SKB, CTX_XDP, CTX_BUF };
 
 struct run_ctx_state {
@@ -108,9 +104,6 @@ struct run_ctx_state {
 	u8 *data_end;
 	size_t meta_len_init;
 
-	/* the run using this context, for helpers that change it */
-	struct bpfx_run *run;
-	struct run_ctx_state *next_active;
 
 	/* skb and xdp fields the program cannot change */
 	u32 ifindex;
@@ -679,36 +672,6 @@ static int buf_prepare(struct run_ctx_state *st,
 	return 0;
 }
 
-/* ---- contexts of the runs on this thread ---- */
-
-static __thread struct run_ctx_state *active_states;
-
-static void active_add(struct run_ctx_state *st, struct bpfx_run *run)
-{
-	st->run = run;
-	st->next_active = active_states;
-	active_states = st;
-}
-
-static void active_remove(struct run_ctx_state *st)
-{
-	for (struct run_ctx_state **p = &active_states; *p;
-	     p = &(*p)->next_active) {
-		if (*p == st) {
-			*p = st->next_active;
-			return;
-		}
-	}
-}
-
-static struct run_ctx_state *active_find(const struct bpfx_run *run)
-{
-	for (struct run_ctx_state *st = active_states; st; st = st->next_active)
-		if (st->run == run)
-			return st;
-	return NULL;
-}
-
 /* Points the xdp_md and the run's packet region at the current packet. */
 static void xdp_sync(struct run_ctx_state *st, struct bpfx_run *run)
 {
@@ -724,7 +687,7 @@ static void xdp_sync(struct run_ctx_state *st, struct bpfx_run *run)
 
 int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md, int offset)
 {
-	struct run_ctx_state *st = active_find(run);
+	struct run_ctx_state *st = run->ctx_state;
 	u8 *data, *start;
 
 	if (!st || st->kind != CTX_XDP || xdp_md != (u64)(uintptr_t)st->ctx)
@@ -797,7 +760,7 @@ int ctx_prepare(struct bpfx_program *prog,
 		return err;
 	}
 	set_regions(st, run);
-	active_add(st, run);
+	run->ctx_state = st;
 	*state = st;
 	*r1 = (u64)(uintptr_t)st->ctx;
 	return 0;
@@ -818,7 +781,7 @@ void ctx_reset(struct run_ctx_state *st, struct bpfx_run *run)
 		memcpy(st->pkt, st->pkt_init, len);
 		memcpy(st->ctx, st->ctx_init, st->ctx_size);
 		xdp_sync(st, run);
-		st->run = run;
+		run->ctx_state = st;
 		return;
 	}
 	if (st->ctx)
@@ -826,7 +789,7 @@ void ctx_reset(struct run_ctx_state *st, struct bpfx_run *run)
 	if (st->pkt)
 		memcpy(st->pkt, st->pkt_init, st->pkt_len);
 	set_regions(st, run);
-	st->run = run;
+	run->ctx_state = st;
 }
 
 int ctx_finish(struct run_ctx_state *st, struct bpfx_test_run_opts *opts,
@@ -849,7 +812,6 @@ void ctx_free(struct run_ctx_state *st)
 {
 	if (!st)
 		return;
-	active_remove(st);
 	if (st->low)
 		munmap(st->low, LOW_MEM_SIZE);
 	else

@@ -41,14 +41,6 @@
 
 #include "internal.h"
 
-/* Provided by src/runtime/map_array.c; not yet declared in internal.h. */
-BPFX_HIDDEN struct bpfx_program *prog_array_get(struct bpfx_map *map,
-						u32 index);
-
-/* Provided by src/runtime/ctx.c; not yet declared in internal.h. */
-BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
-				    int offset);
-
 #define BPF_MAX_LOOPS (8 * 1024 * 1024)
 #define MAX_BPRINTF_VARARGS 12
 #define MAX_BPRINTF_BIN_ARGS 512
@@ -1224,10 +1216,8 @@ static u64 bpf_strncmp(struct bpfx_run *run, u64 s1, u64 s1_sz, u64 s2,
 
 #define SPIN_LOCK_TIMEOUT_NS (10ull * 1000000000ull)
 
-/* The lock a run on this thread holds: the verifier allows one at a time
- * and no helper call while it is held, so nesting is an error. */
-static __thread _Atomic u32 *held_lock;
-static __thread const struct bpfx_run *held_lock_run;
+/* run->held_lock is the lock the run holds: the verifier allows one at a
+ * time and no helper call while it is held, so nesting is an error. */
 
 static void cpu_relax(void)
 {
@@ -1240,16 +1230,14 @@ static void cpu_relax(void)
 
 /* Releases a lock left held by a run that ended without unlocking (the
  * verifier would have rejected that program). */
-BPFX_HIDDEN void helper_run_end(struct bpfx_run *run);
 void helper_run_end(struct bpfx_run *run)
 {
-	if (held_lock && (!run || held_lock_run == run)) {
+	if (run->held_lock) {
 		pr_warn("helper bpf_spin_lock: program %s exited holding a lock; released",
-			run && run->prog && run->prog->name ? run->prog->name
-							    : "?");
-		atomic_store_explicit(held_lock, 0, memory_order_release);
-		held_lock = NULL;
-		held_lock_run = NULL;
+			run->prog && run->prog->name ? run->prog->name : "?");
+		atomic_store_explicit((_Atomic u32 *)run->held_lock, 0,
+				      memory_order_release);
+		run->held_lock = NULL;
 	}
 }
 
@@ -1282,9 +1270,7 @@ static u64 bpf_spin_lock(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 
 	if (!lock)
 		return 0;
-	if (held_lock && held_lock_run != run)
-		helper_run_end(NULL); /* left by a run that has ended */
-	if (held_lock)
+	if (run->held_lock)
 		HELPER_FAIL(run, -EINVAL,
 			    "helper bpf_spin_lock: a bpf_spin_lock is already held");
 	for (;;) {
@@ -1315,8 +1301,7 @@ static u64 bpf_spin_lock(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 			}
 		}
 	}
-	held_lock = lock;
-	held_lock_run = run;
+	run->held_lock = (void *)lock;
 	return 0;
 }
 
@@ -1327,11 +1312,10 @@ static u64 bpf_spin_unlock(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 
 	if (!lock)
 		return 0;
-	if (held_lock != lock || held_lock_run != run)
+	if (run->held_lock != (void *)lock)
 		HELPER_FAIL(run, -EINVAL,
 			    "helper bpf_spin_unlock: arg 1: this bpf_spin_lock is not held");
-	held_lock = NULL;
-	held_lock_run = NULL;
+	run->held_lock = NULL;
 	atomic_store_explicit(lock, 0, memory_order_release);
 	return 0;
 }

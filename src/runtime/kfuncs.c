@@ -7,75 +7,46 @@
  * So far: the RCU and preemption sections that tc and syscall programs
  * may open. In user space there is nothing to lock, but the kernel's
  * verifier rejects unbalanced sections, so each run keeps nesting counts
- * and an unlock without a lock stops the program. The counts live in a
- * small per-thread table keyed by the run (struct bpfx_run has no field
- * for them); a run that is no longer in the table starts from zero.
+ * and an unlock without a lock stops the program. The counts live in the
+ * run (rcu_nest, preempt_nest).
  */
 #include <string.h>
 
 #include "internal.h"
 
-#define KFUNC_RUN_SLOTS 4
-
-struct kfunc_nesting {
-	const struct bpfx_run *run;
-	u32 rcu;
-	u32 preempt;
-};
-
-static __thread struct kfunc_nesting nesting[KFUNC_RUN_SLOTS];
-static __thread unsigned int nesting_next;
-
-static struct kfunc_nesting *nesting_of(const struct bpfx_run *run)
-{
-	struct kfunc_nesting *slot;
-
-	for (unsigned int i = 0; i < KFUNC_RUN_SLOTS; i++)
-		if (nesting[i].run == run)
-			return &nesting[i];
-	slot = &nesting[nesting_next++ % KFUNC_RUN_SLOTS];
-	memset(slot, 0, sizeof(*slot));
-	slot->run = run;
-	return slot;
-}
-
 static u64 bpf_rcu_read_lock(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 			     u64 r4, u64 r5)
 {
-	nesting_of(run)->rcu++;
+	run->rcu_nest++;
 	return 0;
 }
 
 static u64 bpf_rcu_read_unlock(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 			       u64 r4, u64 r5)
 {
-	struct kfunc_nesting *n = nesting_of(run);
-
-	if (!n->rcu)
+	if (!run->rcu_nest)
 		return (u64)(s64)run_fail(
 			run, -EINVAL,
 			"kfunc bpf_rcu_read_unlock: no matching bpf_rcu_read_lock");
-	n->rcu--;
+	run->rcu_nest--;
 	return 0;
 }
 
 static u64 bpf_preempt_disable(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 			       u64 r4, u64 r5)
 {
-	nesting_of(run)->preempt++;
+	run->preempt_nest++;
 	return 0;
 }
 
 static u64 bpf_preempt_enable(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 			      u64 r4, u64 r5)
 {
-	struct kfunc_nesting *n = nesting_of(run);
-
-	if (!n->preempt)
+	if (!run->preempt_nest)
 		return (u64)(s64)run_fail(
 			run, -EINVAL,
 			"kfunc bpf_preempt_enable: no matching bpf_preempt_disable");
-	n->preempt--;
+	run->preempt_nest--;
 	return 0;
 }
 

@@ -30,10 +30,6 @@ struct array_priv {
 	_Atomic u32 *fds;        /* fd arrays: the stored handles */
 };
 
-/* Not yet declared in internal.h: the tail call's view of a prog_array. */
-BPFX_HIDDEN struct bpfx_program *prog_array_get(struct bpfx_map *map,
-						u32 index);
-
 static inline u32 array_index(const void *key)
 {
 	u32 index;

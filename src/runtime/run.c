@@ -208,15 +208,21 @@ static int engine_run(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
 	run->err = 0;
 	run->errmsg[0] = 0;
 	run->tail_call_cnt = 0;
+	run->rcu_nest = 0;
+	run->preempt_nest = 0;
 	run->cached = (struct run_region){ 0 };
+	int err;
 	switch (engine) {
 	case BPFX_ENGINE_DEFAULT:
 	case BPFX_ENGINE_INTERP:
-		return interp_run(run, r1, r2, ret);
+		err = interp_run(run, r1, r2, ret);
+		break;
 	default:
-		return run_fail(run, -EOPNOTSUPP, "engine %d not available",
-				engine);
+		err = run_fail(run, -EOPNOTSUPP, "engine %d not available",
+			       engine);
 	}
+	helper_run_end(run);
+	return err;
 }
 
 static u64 now_ns(void)
