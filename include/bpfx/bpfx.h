@@ -44,6 +44,9 @@ BPFX_API void bpfx_set_log(bpfx_log_fn fn, void *user);
 enum bpfx_engine {
 	BPFX_ENGINE_DEFAULT = 0,
 	BPFX_ENGINE_INTERP,
+	/* The host kernel: the object as bpfx linked it is loaded through
+	 * bpf() and run with BPF_PROG_TEST_RUN (load and test_run only). */
+	BPFX_ENGINE_KERNEL,
 };
 BPFX_API const char *bpfx_engine_name(enum bpfx_engine engine);
 /* Returns the engine named NAME, or -EINVAL. */

@@ -67,6 +67,7 @@ bool opts_valid(const void *opts, size_t known_sz)
 static const char *const engine_names[] = {
 	[BPFX_ENGINE_DEFAULT] = "default",
 	[BPFX_ENGINE_INTERP] = "interp",
+	[BPFX_ENGINE_KERNEL] = "kernel",
 };
 
 const char *bpfx_engine_name(enum bpfx_engine engine)
