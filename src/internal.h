@@ -142,7 +142,6 @@ struct bpfx_map {
 	bool rdonly_prog;  /* BPF_F_RDONLY_PROG: programs may not write */
 	void *init_data;   /* initial contents (value_size bytes) or NULL */
 	struct bpfx_map *inner_map; /* map-in-map: the inner map's template */
-	int inner_map_idx;          /* while loading: index in obj->maps */
 	/* .values initialisation: slot -> program or map name, as libbpf */
 	struct map_init_slot {
 		u32 key;
@@ -219,14 +218,19 @@ struct bpfx_program {
 	char *load_error;
 	int fd;
 
-	/* The linked program: its body then the subprograms it calls, calls
-	 * and lddw resolved. Map references are host pointers (lddw src 0
-	 * with the map or value address); kfunc calls carry the bpfx kfunc
-	 * table index in imm. */
+	/* The linked program: its body then the subprograms it calls, in the
+	 * kernel's fd_array form: calls pc-relative, map references as lddw
+	 * src BPF_PSEUDO_MAP_IDX / BPF_PSEUDO_MAP_IDX_VALUE with imm indexing
+	 * maps[], function pointers as BPF_PSEUDO_FUNC; kfunc calls carry the
+	 * bpfx kfunc table index in imm. */
 	struct bpf_insn *insns;
 	size_t insn_cnt;
 	struct bpfx_map **maps; /* maps it references */
 	size_t map_cnt;
+	/* The exception callback named by the main function's BTF decl tag
+	 * "exception_callback:NAME", linked in like a subprogram: its first
+	 * instruction, or 0 for the default callback (r0 = cookie). */
+	u32 exception_cb_insn;
 	struct func_info_rec *func_info;
 	size_t func_info_cnt;
 	struct line_info_rec *line_info;
@@ -286,6 +290,10 @@ struct bpfx_run {
 	void *held_lock;                 /* the bpf_spin_lock it holds */
 	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
 	u32 preempt_nest;                /* bpf_preempt_disable depth */
+	/* bpf_throw: set by the kfunc, consumed by the engine, which unwinds
+	 * to the innermost exception boundary and runs the callback */
+	bool thrown;
+	u64 cookie;
 	/* first error; the engine stops and test_run returns it */
 	int err;
 	char errmsg[256];

@@ -16,6 +16,21 @@
  * run_mem(), so a program can touch only its stack, context, packet and
  * live map storage, and a taken backward jump or call spends the run's
  * branch budget, so no program runs forever.
+ *
+ * Exceptions. The frame records live in interp_exec's own C frame, out of
+ * the program's reach, so bpfx always knows its frames exactly. Each frame
+ * remembers the exception boundary of its caller: the frame where the
+ * running program was entered (0 for the main program, the replaced frame
+ * for a tail-call target). bpf_throw only marks the run; when the kfunc
+ * returns, the interpreter drops every frame above the boundary at once
+ * (O(1), no walk, nothing of the host's stack involved), checks that the
+ * boundary's stack pointer is the one bpfx gave that frame, and runs the
+ * program's exception callback on the boundary's stack with r1 = cookie,
+ * or the default callback (r0 = cookie). The callback's exit is the
+ * boundary frame's exit, so control returns to whoever entered that frame,
+ * and finally from interp_run() to the host, which always runs to its
+ * end. A throw spends branch budget, so a callback that throws again
+ * cannot loop forever.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,6 +232,7 @@ struct frame {
 	const struct interp_insn *ret;
 	const struct interp_prog *prog;
 	u64 saved[5]; /* r6-r9, r10 */
+	int boundary; /* the caller's exception boundary */
 };
 
 static int fault(struct bpfx_run *run, const struct interp_prog *cur,
@@ -386,6 +402,7 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 	struct interp_state state_here, *outer_state = current_state;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
 	int depth = 0;
+	int boundary = 0; /* frame where the running program was entered */
 	int base = outer_state ? outer_state->depth + 1 : 0;
 	int err = 0;
 	u64 reg[11] = { 0 };
@@ -535,7 +552,9 @@ op_CALL_KFUNC:
 	state_here.cur = cur;
 	reg[0] = ((bpfx_helper_fn)(uintptr_t)IMM)(run, reg[1], reg[2], reg[3],
 						  reg[4], reg[5]);
-	if (__builtin_expect(run->err != 0, 0)) {
+	if (__builtin_expect(run->err != 0 || run->thrown, 0)) {
+		if (run->thrown)
+			goto throw;
 		err = run->err;
 		goto out;
 	}
@@ -564,6 +583,7 @@ op_TAIL_CALL: {
 		NEXT();
 	cur = target->interp;
 	pc = cur->insns;
+	boundary = depth; /* the target is its own exception boundary */
 	DISPATCH();
 }
 op_CALL_LOCAL:
@@ -576,6 +596,7 @@ op_CALL_LOCAL:
 		goto budget_spent;
 	frames[depth].ret = pc + 1;
 	frames[depth].prog = cur;
+	frames[depth].boundary = boundary;
 	memcpy(frames[depth].saved, &reg[6], 5 * sizeof(u64));
 	depth++;
 	state_here.depth = base + depth;
@@ -591,6 +612,7 @@ op_EXIT:
 	state_here.depth = base + depth;
 	memcpy(&reg[6], frames[depth].saved, 5 * sizeof(u64));
 	cur = frames[depth].prog;
+	boundary = frames[depth].boundary;
 	pc = frames[depth].ret;
 	DISPATCH();
 
@@ -664,6 +686,39 @@ op_ACMPXCHG64: {
 				    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	reg[0] = expected;
 	NEXT();
+}
+
+throw: {
+	u64 cookie = run->cookie;
+	run->thrown = false;
+	if (base > 0) {
+		/* a callback run from a helper (bpf_loop): the kernel's
+		 * verifier refuses bpf_throw there */
+		err = fault(run, cur, pc, -EINVAL,
+			    "bpf_throw cannot be called from a callback subprog");
+		goto out;
+	}
+	if (!--run->branch_budget)
+		goto budget_spent;
+	u64 boundary_fp = (u64)(uintptr_t)(run->stack +
+					   (BPFX_MAX_CALL_FRAMES - base - boundary) *
+						   BPFX_STACK_SIZE);
+	if (boundary < 0 || boundary > depth ||
+	    (boundary < depth && frames[boundary].saved[4] != boundary_fp)) {
+		err = fault(run, cur, pc, -EFAULT,
+			    "bpf_throw: exception boundary frame is not valid");
+		goto out;
+	}
+	depth = boundary;
+	state_here.depth = base + depth;
+	reg[10] = boundary_fp;
+	if (cur->prog->exception_cb_insn) {
+		reg[1] = cookie;
+		pc = cur->insns + cur->prog->exception_cb_insn;
+		DISPATCH();
+	}
+	reg[0] = cookie; /* the default callback: r0 = r1; exit */
+	goto op_EXIT;
 }
 
 budget_spent:

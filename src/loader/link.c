@@ -382,6 +382,63 @@ static int link_insns(struct linker *lk)
 	return err;
 }
 
+/* The exception callback: the main function's BTF FUNC may carry one decl
+ * tag "exception_callback:NAME" (libbpf's __exception_cb); NAME is a global
+ * function, appended like a subprogram though nothing calls it. */
+static int link_exception_cb(struct linker *lk, const struct ld_func *main_func)
+{
+	const struct btf *btf = lk->obj->btf;
+	static const char prefix[] = "exception_callback:";
+	const char *cb_name = NULL;
+	s32 main_id;
+
+	if (!btf)
+		return 0;
+	main_id = btf__find_by_name_kind(btf, main_func->name, BTF_KIND_FUNC);
+	if (main_id <= 0)
+		return 0;
+	for (u32 id = 1; id < btf__type_cnt(btf); id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+		const char *name;
+
+		if (!t || btf_kind(t) != BTF_KIND_DECL_TAG || t->type != (u32)main_id ||
+		    btf_decl_tag(t)->component_idx != -1)
+			continue;
+		name = btf__name_by_offset(btf, t->name_off);
+		if (!name || strncmp(name, prefix, sizeof(prefix) - 1))
+			continue;
+		if (cb_name)
+			return link_fail(lk, 0, EINVAL,
+					 "multiple exception callback tags for main subprog");
+		cb_name = name + sizeof(prefix) - 1;
+	}
+	if (!cb_name)
+		return 0;
+	for (size_t k = 0; k < lk->ld->func_cnt; k++) {
+		const struct ld_func *f = &lk->ld->funcs[k];
+		size_t off;
+		int err;
+
+		if (strcmp(f->name, cb_name))
+			continue;
+		if (f == main_func)
+			return link_fail(lk, 0, EINVAL,
+					 "exception callback '%s' is the main program",
+					 cb_name);
+		if (!f->global)
+			return link_fail(lk, 0, EINVAL,
+					 "exception callback '%s' must be a global function",
+					 cb_name);
+		err = append_func(lk, k, &off);
+		if (err)
+			return err;
+		lk->prog->exception_cb_insn = (u32)off;
+		return 0;
+	}
+	return link_fail(lk, 0, ENOENT, "exception callback '%s' not found",
+			 cb_name);
+}
+
 static int cmp_line(const void *a, const void *b)
 {
 	const struct line_info_rec *x = a, *y = b;
@@ -425,7 +482,10 @@ int ld_link_program(struct bpfx_program *prog, char *err, size_t err_sz,
 	for (size_t k = 0; k < ld->func_cnt; k++)
 		lk.func_off[k] = SIZE_MAX;
 
+	prog->exception_cb_insn = 0;
 	ret = append_func(&lk, main_func - ld->funcs, &base);
+	if (!ret)
+		ret = link_exception_cb(&lk, main_func);
 	if (!ret)
 		ret = link_insns(&lk);
 	if (ret == -ENOMEM && !err[0])

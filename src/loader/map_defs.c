@@ -54,7 +54,6 @@ static struct bpfx_map *new_map(struct bpfx_object *obj, const char *name)
 	map->obj = obj;
 	map->fd = -1;
 	map->sec_idx = -1;
-	map->inner_map_idx = -1;
 	map->nr_cpus = obj->nr_cpus;
 	return map;
 }

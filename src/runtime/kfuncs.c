@@ -50,6 +50,17 @@ static u64 bpf_preempt_enable(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 	return 0;
 }
 
+/* bpf_throw(cookie): ends the program from any depth. The kfunc only
+ * records the throw; the engine sees it when the call returns and unwinds
+ * its own frames to the exception boundary (never the host's stack). */
+static u64 bpf_throw(struct bpfx_run *run, u64 cookie, u64 r2, u64 r3,
+		     u64 r4, u64 r5)
+{
+	run->thrown = true;
+	run->cookie = cookie;
+	return 0;
+}
+
 #define KFUNC(fn) { #fn, fn }
 
 const struct kfunc_desc kfuncs[] = {
@@ -57,6 +68,7 @@ const struct kfunc_desc kfuncs[] = {
 	KFUNC(bpf_rcu_read_unlock),
 	KFUNC(bpf_preempt_disable),
 	KFUNC(bpf_preempt_enable),
+	KFUNC(bpf_throw),
 };
 
 const size_t kfunc_cnt = ARRAY_SIZE(kfuncs);
