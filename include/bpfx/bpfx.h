@@ -49,6 +49,9 @@ enum bpfx_engine {
 	BPFX_ENGINE_KERNEL,
 };
 BPFX_API const char *bpfx_engine_name(enum bpfx_engine engine);
+/* True when BPFX_ENGINE_KERNEL can run here (bpf() allowed, kernel BTF);
+ * otherwise false with the reason in WHY. BPFX_NO_KERNEL=1 turns it off. */
+BPFX_API bool bpfx_kernel_available(char *why, size_t sz);
 /* Returns the engine named NAME, or -EINVAL. */
 BPFX_API int bpfx_engine_by_name(const char *name);
 

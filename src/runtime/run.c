@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "kernel/kernel.h"
 
 /* ---- logging ---- */
 
@@ -245,6 +246,8 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 		return -EINVAL;
 	}
 	enum bpfx_engine engine = OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT);
+	if (engine == BPFX_ENGINE_KERNEL)
+		return kernel_test_run(prog, opts);
 	u32 flags = OPTS_GET(opts, flags, 0);
 	if (flags & ~(u32)BPF_F_TEST_RUN_ON_CPU) {
 		pr_warn("run: %s: unknown test_run flags 0x%x", prog->name,
