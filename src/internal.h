@@ -339,6 +339,9 @@ struct kfunc_desc {
 	const char *name;
 	bpfx_helper_fn fn;
 };
+/* Whether programs of TYPE may call kfuncs[idx], as the kernel's kfunc
+ * hooks decide. */
+BPFX_HIDDEN bool kfunc_allowed(int idx, u32 prog_type);
 BPFX_HIDDEN extern const struct kfunc_desc kfuncs[];
 BPFX_HIDDEN extern const size_t kfunc_cnt;
 /* Index into kfuncs[] of the kfunc NAME, or -ENOENT. */

@@ -228,6 +228,10 @@ static int reloc_call(struct linker *lk, size_t i, const struct ld_reloc *r)
 		if (idx < 0)
 			return link_fail(lk, i, ENOENT, "kfunc '%s' not found",
 					 sym->name);
+		if (!kfunc_allowed(idx, lk->prog->type))
+			return link_fail(lk, i, EACCES,
+					 "calling kernel function %s is not allowed",
+					 sym->name);
 		insn->src_reg = BPF_PSEUDO_KFUNC_CALL;
 		insn->imm = idx;
 		insn->off = 0;

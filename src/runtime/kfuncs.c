@@ -73,6 +73,37 @@ const struct kfunc_desc kfuncs[] = {
 
 const size_t kfunc_cnt = ARRAY_SIZE(kfuncs);
 
+/* All of bpfx's kfuncs are in the kernel's generic set, registered for
+ * the tc, xdp, syscall, struct_ops and tracing hooks; the tracing hook
+ * covers tracepoint, perf_event and lsm programs, the cgroup hook the
+ * cgroup types and sock_ops. socket_filter, raw_tracepoint, kprobe,
+ * sk_skb, sk_msg, flow_dissector, lwt and the rest may not call them. */
+bool kfunc_allowed(int idx, u32 prog_type)
+{
+	if (idx < 0 || (size_t)idx >= kfunc_cnt)
+		return false;
+	switch (prog_type) {
+	case BPF_PROG_TYPE_SCHED_CLS:
+	case BPF_PROG_TYPE_XDP:
+	case BPF_PROG_TYPE_SYSCALL:
+	case BPF_PROG_TYPE_STRUCT_OPS:
+	case BPF_PROG_TYPE_TRACING:
+	case BPF_PROG_TYPE_TRACEPOINT:
+	case BPF_PROG_TYPE_PERF_EVENT:
+	case BPF_PROG_TYPE_LSM:
+	case BPF_PROG_TYPE_CGROUP_SKB:
+	case BPF_PROG_TYPE_CGROUP_SOCK:
+	case BPF_PROG_TYPE_CGROUP_DEVICE:
+	case BPF_PROG_TYPE_CGROUP_SOCK_ADDR:
+	case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+	case BPF_PROG_TYPE_CGROUP_SYSCTL:
+	case BPF_PROG_TYPE_SOCK_OPS:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int kfunc_by_name(const char *name)
 {
 	for (size_t i = 0; name && i < kfunc_cnt; i++)

@@ -244,3 +244,30 @@ int tail_boundary(struct __sk_buff *skb)
 	bpf_tail_call(skb, &exc_jmp, 0);
 	return 1;
 }
+
+/* ---- program types that may not call bpf_throw ---- */
+
+// TEST prog=socket_throw data=0011223344556677889900aa0800 error=calling__kernel__function__bpf_throw__is__not__allowed
+SEC("?socket")
+int socket_throw(struct __sk_buff *skb)
+{
+	bpf_throw(1);
+	return 1;
+}
+
+// TEST prog=raw_tp_throw ctx=0000000000000000 error=calling__kernel__function__bpf_throw__is__not__allowed
+SEC("?raw_tracepoint/sys_enter")
+int raw_tp_throw(void *ctx)
+{
+	bpf_throw(1);
+	return 1;
+}
+
+/* syscall programs may throw */
+// TEST prog=syscall_throw ctx=0000000000000000 retval=12
+SEC("syscall")
+int syscall_throw(void *ctx)
+{
+	bpf_throw(12);
+	return 1;
+}
