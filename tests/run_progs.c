@@ -14,6 +14,15 @@
  * the substring; map= compares one entry after the run (value bytes as
  * the user-side lookup returns them); log= expects a bpf_printk line.
  *
+ * Every case also runs on the host kernel (BPFX_ENGINE_KERNEL) when
+ * bpfx_kernel_available() says so, with the same expectations, except
+ * that error= only requires a rejection (the kernel's words differ) and
+ * log= is not checked (the kernel's bpf_printk goes to its trace pipe).
+ * Otherwise one line says why, and those runs count as skipped.
+ * Known differences are data too, each with a comment above its line:
+ * kernel=reject (the kernel's verifier refuses what bpfx runs) and
+ * kernel_retval=N (the kernel returns N; a bpfx bug to fix).
+ *
  * Usage: run_progs DIR OUTDIR   (CLANG_BPF selects the compiler)
  */
 #include <dirent.h>
@@ -40,6 +49,9 @@ struct test_case {
 	bool has_retval;
 	char error[256];
 	char log[256];
+	bool kernel_reject;
+	long long kernel_retval;
+	bool has_kernel_retval;
 	struct map_check {
 		char name[64];
 		unsigned char key[64], value[512];
@@ -111,6 +123,11 @@ static int parse_test(const char *line, struct test_case *t, const char *file,
 		} else if (!strcmp(tok, "retval")) {
 			t->retval = strtoll(val, NULL, 0);
 			t->has_retval = true;
+		} else if (!strcmp(tok, "kernel") && !strcmp(val, "reject")) {
+			t->kernel_reject = true;
+		} else if (!strcmp(tok, "kernel_retval")) {
+			t->kernel_retval = strtoll(val, NULL, 0);
+			t->has_kernel_retval = true;
 		} else if (!strcmp(tok, "error")) {
 			snprintf(t->error, sizeof(t->error), "%s", val);
 			for (char *p = t->error; *p; p++)
@@ -180,12 +197,24 @@ static int run_case(const char *obj_path, const struct test_case *t,
 		  .repeat = t->repeat, .engine = engine);
 	if (!err)
 		err = bpfx_program__test_run(prog, &opts);
+	bool kernel = engine == BPFX_ENGINE_KERNEL;
+	if (kernel && t->kernel_reject) {
+		if (!err) {
+			fprintf(stderr, "%s: the kernel was expected to reject "
+				"it (kernel=reject), got retval %u\n", where,
+				opts.retval);
+			failed = 1;
+		}
+		goto out;
+	}
+	long long want_retval = kernel && t->has_kernel_retval ? t->kernel_retval
+							     : t->retval;
 	if (t->error[0]) {
 		if (!err) {
 			fprintf(stderr, "%s: expected error '%s', got retval %u\n",
 				where, t->error, opts.retval);
 			failed = 1;
-		} else if (!strstr(log_buf, t->error) &&
+		} else if (!kernel && !strstr(log_buf, t->error) &&
 			   !(prog && bpfx_program__load_error(prog) &&
 			     strstr(bpfx_program__load_error(prog), t->error))) {
 			fprintf(stderr, "%s: expected error '%s', got:\n%s", where,
@@ -200,9 +229,9 @@ static int run_case(const char *obj_path, const struct test_case *t,
 		failed = 1;
 		goto out;
 	}
-	if (t->has_retval && opts.retval != (uint32_t)t->retval) {
+	if (t->has_retval && opts.retval != (uint32_t)want_retval) {
 		fprintf(stderr, "%s: retval %u (0x%x), want %lld\n", where,
-			opts.retval, opts.retval, t->retval);
+			opts.retval, opts.retval, want_retval);
 		failed = 1;
 	}
 	if (t->data_out_len &&
@@ -215,7 +244,7 @@ static int run_case(const char *obj_path, const struct test_case *t,
 		fprintf(stderr, "\n");
 		failed = 1;
 	}
-	if (t->log[0] && !strstr(log_buf, t->log)) {
+	if (t->log[0] && !kernel && !strstr(log_buf, t->log)) {
 		fprintf(stderr, "%s: log lacks '%s':\n%s", where, t->log, log_buf);
 		failed = 1;
 	}
@@ -279,9 +308,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: run_progs DIR OUTDIR\n");
 		return 2;
 	}
-	static const char *const engines[] = { "interp" };
+	static const char *const engines[] = { "interp", "kernel" };
 	const char *dir = argv[1], *outdir = argv[2];
-	int passed = 0, failed = 0;
+	int passed = 0, failed = 0, skipped = 0;
+	char why[256];
+	bool kernel_ok = bpfx_kernel_available(why, sizeof(why));
+	if (!kernel_ok)
+		printf("kernel: skipped (%s)\n", why);
 	bpfx_set_log(capture_log, NULL);
 	mkdir(outdir, 0755);
 
@@ -329,6 +362,10 @@ int main(int argc, char **argv)
 			}
 			for (size_t e = 0; e < sizeof(engines) / sizeof(engines[0]); e++) {
 				char where[1200];
+				if (!strcmp(engines[e], "kernel") && !kernel_ok) {
+					skipped++;
+					continue;
+				}
 				snprintf(where, sizeof(where), "%s:%d [%s] %s", src,
 					 lineno, engines[e], t.prog);
 				if (run_case(obj, &t, bpfx_engine_by_name(engines[e]),
@@ -348,6 +385,7 @@ int main(int argc, char **argv)
 		}
 		free(names[i]);
 	}
-	printf("progs: %d passed, %d failed\n", passed, failed);
+	printf("progs: %d passed, %d failed, %d skipped\n", passed, failed,
+	       skipped);
 	return failed ? 1 : 0;
 }

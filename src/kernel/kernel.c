@@ -14,7 +14,8 @@
  *     BPF_BTF_LOAD: clang leaves every DATASEC with size 0 and its
  *     variables at offset 0 (the sizes come from the ELF sections, the
  *     offsets from the symbols, and the kernel wants them sorted); extern
- *     variables become allocated ones, extern functions static, and a
+ *     variables become allocated ones, extern functions static (their
+ *     unnamed arguments named after the function), and a
  *     DATASEC entry that is not a VAR (a kfunc in .ksyms) points at a
  *     dummy int VAR. When the kernel refuses the BTF the reason is logged
  *     and the program loads without BTF, func_info or line_info.
@@ -335,7 +336,19 @@ static int fixup_btf(struct bpfx_object *obj, struct btf *btf)
 		u32 off = 0;
 
 		if (btf_is_func(t) && btf_vlen(t) == BTF_FUNC_EXTERN) {
+			/* a static function's arguments need names: unnamed
+			 * ones borrow the function's */
+			struct btf_type *proto =
+				(struct btf_type *)btf__type_by_id(btf, t->type);
+			struct btf_param *param;
+
 			t->info = (t->info & ~0xffffu) | BTF_FUNC_STATIC;
+			if (!proto || !btf_is_func_proto(proto))
+				continue;
+			param = btf_params(proto);
+			for (u16 i = 0; i < btf_vlen(proto); i++)
+				if (!param[i].name_off && param[i].type)
+					param[i].name_off = t->name_off;
 			continue;
 		}
 		if (btf_is_var(t) &&
@@ -652,14 +665,15 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 static int load_prog(struct session *s, struct bpfx_program *prog, int *fd_out);
 
 /* Fills a kernel prog_array with the kernel programs of its bpfx slots. */
-static int fill_prog_array(struct session *s, struct kernel_map *km)
+static int fill_prog_array(struct session *s, size_t idx)
 {
-	struct bpfx_map *map = km->map;
+	/* s->maps moves as targets create maps: index it every time */
+	struct bpfx_map *map = s->maps[idx].map;
 	int err = 0;
 
-	if (km->slots_filled)
+	if (s->maps[idx].slots_filled)
 		return 0;
-	km->slots_filled = true;
+	s->maps[idx].slots_filled = true;
 	for (u32 key = 0; key < map->max_entries && !err; key++) {
 		struct bpfx_program *target = prog_array_get(map, key);
 		int fd;
@@ -668,7 +682,7 @@ static int fill_prog_array(struct session *s, struct kernel_map *km)
 			continue;
 		err = load_prog(s, target, &fd);
 		if (!err)
-			err = kmap_update(km->fd, &key, &fd, BPF_ANY);
+			err = kmap_update(s->maps[idx].fd, &key, &fd, BPF_ANY);
 		if (err)
 			pr_warn("kernel: map %s: slot %u: program %s: %s",
 				map->name, key, target->name, strerror(-err));
@@ -820,7 +834,8 @@ static int load_prog(struct session *s, struct bpfx_program *prog, int *fd_out)
 	/* tail-call targets, now that this program is there for them */
 	for (size_t i = 0; i < prog->map_cnt && !err; i++)
 		if (prog->maps[i]->type == BPF_MAP_TYPE_PROG_ARRAY)
-			err = fill_prog_array(s, session_map(s, prog->maps[i]));
+			err = fill_prog_array(s, session_map(s, prog->maps[i]) -
+							 s->maps);
 out:
 	free(fds);
 	free(insns);
@@ -1050,6 +1065,7 @@ int kernel_test_run(struct bpfx_program *prog, struct bpfx_test_run_opts *opts)
 			strerror(-err));
 		goto out;
 	}
+	u32 ctx_room = OPTS_GET(opts, ctx_size_out, 0);
 	opts->retval = attr.test.retval;
 	OPTS_SET(opts, retval64, attr.test.retval);
 	opts->duration = attr.test.duration;
@@ -1058,8 +1074,8 @@ int kernel_test_run(struct bpfx_program *prog, struct bpfx_test_run_opts *opts)
 	if (syscall_ctx && opts->ctx_out) {
 		u32 size = attr.test.ctx_size_in;
 
-		if (size > opts->ctx_size_out) {
-			size = opts->ctx_size_out;
+		if (size > ctx_room) {
+			size = ctx_room;
 			err = -ENOSPC;
 		}
 		memcpy(opts->ctx_out, ctx_copy, size);

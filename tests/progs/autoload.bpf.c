@@ -19,7 +19,7 @@ static __noinline int shared(int x)
 	return x * 3;
 }
 
-// TEST prog=lazy data=00112233445566778899aabb0800 retval=77
+// TEST prog=lazy data=00112233445566778899aabb08060001 retval=77
 SEC("?tc")
 int lazy(struct __sk_buff *skb)
 {
@@ -27,7 +27,7 @@ int lazy(struct __sk_buff *skb)
 	return 77;
 }
 
-// TEST prog=eager data=00112233445566778899aabb0800 retval=15 map=.bss:00000000:01000000
+// TEST prog=eager data=00112233445566778899aabb08060001 retval=15 map=.bss:00000000:01000000
 SEC("tc")
 int eager(struct __sk_buff *skb)
 {
@@ -35,7 +35,7 @@ int eager(struct __sk_buff *skb)
 	return shared(5);
 }
 
-// TEST prog=broken data=00112233445566778899aabb0800 error=bpf_nonexistent
+// TEST prog=broken data=00112233445566778899aabb08060001 error=bpf_nonexistent
 SEC("tc")
 int broken(struct __sk_buff *skb)
 {
@@ -43,7 +43,7 @@ int broken(struct __sk_buff *skb)
 	return shared(1);
 }
 
-// TEST prog=after_broken data=00112233445566778899aabb0800 retval=6
+// TEST prog=after_broken data=00112233445566778899aabb08060001 retval=6
 SEC("tc")
 int after_broken(struct __sk_buff *skb)
 {

@@ -18,7 +18,9 @@ static const char greeting[] = "hello, bpf";
 int custom SEC(".data.custom") = 9; /* its own map, .data.custom */
 volatile int index_four = 4;        /* defeats constant folding */
 
-// TEST prog=globals_rw retval=13 map=.data:00000000:0600000004000000 map=.bss:00000000:060000000000000015000000000000006f000000000000006900000000000000
+/* The kernel refuses greeting[index_four]: an index it cannot bound
+ * makes the .rodata.str1.1 pointer "out of bounds". */
+// TEST prog=globals_rw kernel=reject retval=13 map=.data:00000000:0600000004000000 map=.bss:00000000:060000000000000015000000000000006f000000000000006900000000000000
 SEC("syscall")
 int globals_rw(void *ctx)
 {
@@ -68,7 +70,7 @@ int bss_big(void *ctx)
 }
 
 /* Globals keep their value between the runs of one test_run. */
-// TEST prog=bump data=0011223344556677889900aa0800 repeat=3 retval=8 map=.data:00000000:08000000
+// TEST prog=bump data=0011223344556677889900aa08060001 repeat=3 retval=8 map=.data:00000000:08000000
 SEC("tc")
 int bump(struct __sk_buff *skb)
 {

@@ -58,7 +58,7 @@ int hop(struct __sk_buff *skb)
 	return -1;
 }
 
-// TEST prog=tail_taken data=0011223344556677889900aa0800 retval=42
+// TEST prog=tail_taken data=0011223344556677889900aa08060001 retval=42
 SEC("tc")
 int tail_taken(struct __sk_buff *skb)
 {
@@ -66,7 +66,7 @@ int tail_taken(struct __sk_buff *skb)
 	return 1;
 }
 
-// TEST prog=tail_empty data=0011223344556677889900aa0800 retval=7
+// TEST prog=tail_empty data=0011223344556677889900aa08060001 retval=7
 SEC("tc")
 int tail_empty(struct __sk_buff *skb)
 {
@@ -78,7 +78,7 @@ int tail_empty(struct __sk_buff *skb)
 
 /* The entry runs once and makes the first tail call: 33 runs of
  * self_loop, then the 34th bpf_tail_call fails. */
-// TEST prog=tail_limit data=0011223344556677889900aa0800 retval=33 map=.bss:00000000:2100000000000000
+// TEST prog=tail_limit data=0011223344556677889900aa08060001 retval=33 map=.bss:00000000:2100000000000000
 SEC("tc")
 int tail_limit(struct __sk_buff *skb)
 {
@@ -87,12 +87,12 @@ int tail_limit(struct __sk_buff *skb)
 }
 
 /* Run directly, self_loop runs once plus 33 times through tail calls. */
-// TEST prog=self_loop data=0011223344556677889900aa0800 retval=34 map=.bss:00000000:22000000
-// TEST prog=hop data=0011223344556677889900aa0800 retval=42 map=.bss:00000000:0000000001000000
+// TEST prog=self_loop data=0011223344556677889900aa08060001 retval=34 map=.bss:00000000:22000000
+// TEST prog=hop data=0011223344556677889900aa08060001 retval=42 map=.bss:00000000:0000000001000000
 
 /* The count of tail calls belongs to one run: repeat does not carry it. */
-// TEST prog=tail_limit data=0011223344556677889900aa0800 repeat=3 retval=99 map=.bss:00000000:63000000
-// TEST prog=tail_two data=0011223344556677889900aa0800 retval=42 map=.bss:00000000:0000000001000000
+// TEST prog=tail_limit data=0011223344556677889900aa08060001 repeat=3 retval=99 map=.bss:00000000:63000000
+// TEST prog=tail_two data=0011223344556677889900aa08060001 retval=42 map=.bss:00000000:0000000001000000
 SEC("tc")
 int tail_two(struct __sk_buff *skb)
 {
