@@ -20,7 +20,7 @@ volatile __u64 cookie_src = 7; /* keeps cookies out of the verifier's sight */
 
 /* ---- default callback: the cookie, low 32 bits ---- */
 
-// TEST prog=throw_0 data=0011223344556677889900aa0800 retval=0
+// TEST prog=throw_0 data=0011223344556677889900aa08060001 retval=0
 SEC("tc")
 int throw_0(struct __sk_buff *skb)
 {
@@ -28,7 +28,7 @@ int throw_0(struct __sk_buff *skb)
 	return 1;
 }
 
-// TEST prog=throw_small data=0011223344556677889900aa0800 retval=5
+// TEST prog=throw_small data=0011223344556677889900aa08060001 retval=5
 SEC("tc")
 int throw_small(struct __sk_buff *skb)
 {
@@ -36,7 +36,7 @@ int throw_small(struct __sk_buff *skb)
 	return 1;
 }
 
-// TEST prog=throw_u32_max data=0011223344556677889900aa0800 retval=0xffffffff
+// TEST prog=throw_u32_max data=0011223344556677889900aa08060001 retval=0xffffffff
 SEC("tc")
 int throw_u32_max(struct __sk_buff *skb)
 {
@@ -44,7 +44,7 @@ int throw_u32_max(struct __sk_buff *skb)
 	return 1;
 }
 
-// TEST prog=throw_big data=0011223344556677889900aa0800 retval=7
+// TEST prog=throw_big data=0011223344556677889900aa08060001 retval=7
 SEC("tc")
 int throw_big(struct __sk_buff *skb)
 {
@@ -52,7 +52,7 @@ int throw_big(struct __sk_buff *skb)
 	return 1;
 }
 
-// TEST prog=throw_minus_two data=0011223344556677889900aa0800 retval=0xfffffffe
+// TEST prog=throw_minus_two data=0011223344556677889900aa08060001 retval=0xfffffffe
 SEC("tc")
 int throw_minus_two(struct __sk_buff *skb)
 {
@@ -61,7 +61,7 @@ int throw_minus_two(struct __sk_buff *skb)
 }
 
 /* Side effects made before the throw stay. */
-// TEST prog=throw_after_write data=0011223344556677889900aa0800 retval=9 map=.bss:00000000:2a00000000000000
+// TEST prog=throw_after_write data=0011223344556677889900aa08060001 retval=9 map=.bss:00000000:2a00000000000000
 SEC("tc")
 int throw_after_write(struct __sk_buff *skb)
 {
@@ -81,7 +81,7 @@ __noinline int full_cookie_cb(__u64 cookie)
 	return cookie == 0x100000007ULL ? 77 : 1;
 }
 
-// TEST prog=custom_cb data=0011223344556677889900aa0800 retval=77 map=.bss:00000000:000000000000000001000000000000000700000001000000
+// TEST prog=custom_cb data=0011223344556677889900aa08060001 retval=77 map=.bss:00000000:000000000000000001000000000000000700000001000000
 SEC("tc") __exception_cb(full_cookie_cb)
 int custom_cb(struct __sk_buff *skb)
 {
@@ -90,7 +90,7 @@ int custom_cb(struct __sk_buff *skb)
 }
 
 /* No throw: the callback does not run. */
-// TEST prog=custom_cb_no_throw data=0011223344556677889900aa0800 retval=3 map=.bss:00000000:00000000000000000000000000000000
+// TEST prog=custom_cb_no_throw data=0011223344556677889900aa08060001 retval=3 map=.bss:00000000:00000000000000000000000000000000
 SEC("tc") __exception_cb(full_cookie_cb)
 int custom_cb_no_throw(struct __sk_buff *skb)
 {
@@ -104,7 +104,7 @@ __noinline int minus_cb(__u64 cookie)
 	return (int)(cookie >> 32) - 1;
 }
 
-// TEST prog=custom_cb_high data=0011223344556677889900aa0800 retval=0x11
+// TEST prog=custom_cb_high data=0011223344556677889900aa08060001 retval=0x11
 SEC("tc") __exception_cb(minus_cb)
 int custom_cb_high(struct __sk_buff *skb)
 {
@@ -143,24 +143,24 @@ LEVEL(1, level2(target))
 		return level1(target) + 1000;                                  \
 	}
 
-// TEST prog=throw_depth0 data=0011223344556677889900aa0800 retval=100
+// TEST prog=throw_depth0 data=0011223344556677889900aa08060001 retval=100
 DEPTH_PROG(0)
-// TEST prog=throw_depth1 data=0011223344556677889900aa0800 retval=101
+// TEST prog=throw_depth1 data=0011223344556677889900aa08060001 retval=101
 DEPTH_PROG(1)
-// TEST prog=throw_depth2 data=0011223344556677889900aa0800 retval=102
+// TEST prog=throw_depth2 data=0011223344556677889900aa08060001 retval=102
 DEPTH_PROG(2)
-// TEST prog=throw_depth3 data=0011223344556677889900aa0800 retval=103
+// TEST prog=throw_depth3 data=0011223344556677889900aa08060001 retval=103
 DEPTH_PROG(3)
-// TEST prog=throw_depth4 data=0011223344556677889900aa0800 retval=104
+// TEST prog=throw_depth4 data=0011223344556677889900aa08060001 retval=104
 DEPTH_PROG(4)
-// TEST prog=throw_depth5 data=0011223344556677889900aa0800 retval=105
+// TEST prog=throw_depth5 data=0011223344556677889900aa08060001 retval=105
 DEPTH_PROG(5)
-// TEST prog=throw_depth6 data=0011223344556677889900aa0800 retval=106
+// TEST prog=throw_depth6 data=0011223344556677889900aa08060001 retval=106
 DEPTH_PROG(6)
-// TEST prog=throw_depth7 data=0011223344556677889900aa0800 retval=107
+// TEST prog=throw_depth7 data=0011223344556677889900aa08060001 retval=107
 DEPTH_PROG(7)
 /* Nothing thrown: every level adds one. */
-// TEST prog=throw_depth9 data=0011223344556677889900aa0800 retval=1007
+// TEST prog=throw_depth9 data=0011223344556677889900aa08060001 retval=1007
 DEPTH_PROG(9)
 
 /* Deep throw with a custom callback. */
@@ -169,7 +169,7 @@ __noinline int depth_cb(__u64 cookie)
 	return (int)cookie * 2;
 }
 
-// TEST prog=deep_custom data=0011223344556677889900aa0800 retval=210
+// TEST prog=deep_custom data=0011223344556677889900aa08060001 retval=210
 SEC("tc") __exception_cb(depth_cb)
 int deep_custom(struct __sk_buff *skb)
 {
@@ -185,14 +185,14 @@ __noinline int global_thrower(int x)
 	return x;
 }
 
-// TEST prog=global_throw data=0011223344556677889900aa0800 retval=70
+// TEST prog=global_throw data=0011223344556677889900aa08060001 retval=70
 SEC("tc")
 int global_throw(struct __sk_buff *skb)
 {
 	return global_thrower((int)cookie_src) + 1;
 }
 
-// TEST prog=global_no_throw data=0011223344556677889900aa0800 retval=3
+// TEST prog=global_no_throw data=0011223344556677889900aa08060001 retval=3
 SEC("tc")
 int global_no_throw(struct __sk_buff *skb)
 {
@@ -204,7 +204,7 @@ __noinline int global_cb(__u64 cookie)
 	return (int)cookie + 1;
 }
 
-// TEST prog=global_throw_cb data=0011223344556677889900aa0800 retval=71
+// TEST prog=global_throw_cb data=0011223344556677889900aa08060001 retval=71
 SEC("tc") __exception_cb(global_cb)
 int global_throw_cb(struct __sk_buff *skb)
 {
@@ -237,7 +237,7 @@ __noinline int caller_cb(__u64 cookie)
 	return 999;
 }
 
-// TEST prog=tail_boundary data=0011223344556677889900aa0800 retval=55
+// TEST prog=tail_boundary data=0011223344556677889900aa08060001 retval=55
 SEC("tc") __exception_cb(caller_cb)
 int tail_boundary(struct __sk_buff *skb)
 {
@@ -247,7 +247,7 @@ int tail_boundary(struct __sk_buff *skb)
 
 /* ---- program types that may not call bpf_throw ---- */
 
-// TEST prog=socket_throw data=0011223344556677889900aa0800 error=calling__kernel__function__bpf_throw__is__not__allowed
+// TEST prog=socket_throw data=0011223344556677889900aa08060001 error=calling__kernel__function__bpf_throw__is__not__allowed
 SEC("?socket")
 int socket_throw(struct __sk_buff *skb)
 {
