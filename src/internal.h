@@ -285,6 +285,9 @@ struct bpfx_run {
 	u32 tail_call_cnt;
 	u64 branch_budget;
 	run_callback_fn call;
+	/* the engine's innermost active frame state in this run, so a helper
+	 * that calls back into BPF continues below its caller's frames */
+	void *engine_state;
 	/* what the program holds or has opened during this run */
 	struct run_ctx_state *ctx_state; /* test_run context (ctx.c) */
 	void *held_lock;                 /* the bpf_spin_lock it holds */

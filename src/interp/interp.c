@@ -59,13 +59,13 @@ struct interp_prog {
 	struct interp_insn insns[];
 };
 
-/* The interpreter's frames on this thread, so a helper that calls back
- * into BPF (bpf_loop) continues one frame below the caller's. */
+/* The interpreter's frames in this run (run->engine_state), so a helper
+ * that calls back into BPF (bpf_loop) continues one frame below the
+ * caller's. A nested run on the same thread starts from its own state. */
 struct interp_state {
 	int depth; /* frames in use, across nested callback runs */
 	const struct interp_prog *cur; /* program of the helper's caller */
 };
-static __thread struct interp_state *current_state;
 
 static u64 lddw_value(const struct bpf_insn *insn)
 {
@@ -268,8 +268,8 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 static int interp_callback(struct bpfx_run *run, u64 func, const u64 *args,
 			   u64 *ret)
 {
-	const struct interp_prog *cur =
-		current_state ? current_state->cur : NULL;
+	const struct interp_state *state = run->engine_state;
+	const struct interp_prog *cur = state ? state->cur : NULL;
 	const struct interp_insn *target =
 		(const struct interp_insn *)(uintptr_t)func;
 	/* The callback must be a function of the running program. */
@@ -399,7 +399,7 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 		[BPFX_OP_INVALID] = &&op_INVALID,
 		[INTERP_OP_TAIL_CALL] = &&op_TAIL_CALL,
 	};
-	struct interp_state state_here, *outer_state = current_state;
+	struct interp_state state_here, *outer_state = run->engine_state;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
 	int depth = 0;
 	int boundary = 0; /* frame where the running program was entered */
@@ -415,7 +415,7 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 				   (BPFX_MAX_CALL_FRAMES - base) *
 					   BPFX_STACK_SIZE);
 	state_here.depth = base;
-	current_state = &state_here;
+	run->engine_state = &state_here;
 
 	DISPATCH();
 
@@ -725,6 +725,6 @@ budget_spent:
 	err = fault(run, cur, pc, -ELOOP,
 		    "branch budget spent: the program did not terminate");
 out:
-	current_state = outer_state;
+	run->engine_state = outer_state;
 	return err;
 }
