@@ -17,6 +17,8 @@ static void usage(FILE *out)
 		"          [--ctx-out FILE]   run a program as test_run does\n"
 		"  progs OBJ                  list programs, types and sizes\n"
 		"  disasm OBJ [--prog NAME]   disassemble the linked programs\n"
+		"  diff OBJ [--prog NAME] [--data FILE] [--ctx FILE]\n"
+		"                             compare the engines and the kernel\n"
 		"  conformance-plugin [HEX_MEM] [--engine E] [--elf]\n"
 		"                             the BPF conformance suite's plugin\n");
 }
@@ -52,6 +54,8 @@ int main(int argc, char **argv)
 		return cmd_progs(argc - 1, argv + 1);
 	if (!strcmp(cmd, "disasm"))
 		return cmd_disasm(argc - 1, argv + 1);
+	if (!strcmp(cmd, "diff"))
+		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "conformance-plugin"))
 		return cmd_conformance_plugin(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
