@@ -524,6 +524,12 @@ static int collect_programs(struct bpfx_object *obj)
 			    sizeof(*obj->progs));
 	if (!obj->progs)
 		return -ENOMEM;
+	/* Entry points are the global functions outside .text. An object
+	 * with none (plain `clang -target bpf` output, as the conformance
+	 * suite's ELF tests are) offers its global .text functions instead,
+	 * as programs of no particular type. */
+	bool from_text = false;
+again:
 	for (size_t i = 0; i < ld->func_cnt; i++) {
 		struct ld_func *f = &ld->funcs[i];
 		const struct ld_section *sec = &ld->secs[f->sec_idx];
@@ -532,7 +538,7 @@ static int collect_programs(struct bpfx_object *obj)
 		const char *sec_name = sec->name;
 		bool autoload = true;
 
-		if (f->sec_idx == ld->text_idx || !f->global)
+		if ((f->sec_idx == ld->text_idx) != from_text || !f->global)
 			continue;
 		if (sec_name[0] == '?') {
 			autoload = false;
@@ -569,6 +575,10 @@ static int collect_programs(struct bpfx_object *obj)
 		}
 		f->prog = prog;
 		obj->progs[obj->prog_cnt++] = prog;
+	}
+	if (!obj->prog_cnt && !from_text && ld->text_idx) {
+		from_text = true;
+		goto again;
 	}
 	ld->prog_loading = calloc(obj->prog_cnt ? obj->prog_cnt : 1,
 				  sizeof(*ld->prog_loading));

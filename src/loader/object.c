@@ -303,7 +303,7 @@ static int program_load(struct bpfx_program *prog)
 	ld->prog_loading[k] = true;
 	msg[0] = '\0';
 
-	if (prog->type == BPF_PROG_TYPE_UNSPEC) {
+	if (prog->type == BPF_PROG_TYPE_UNSPEC && prog->sec_idx != ld->text_idx) {
 		snprintf(msg, sizeof(msg), "program '%s': unknown section "
 			 "name, cannot tell the program type", prog->name);
 		err = -EINVAL;
