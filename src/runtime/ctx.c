@@ -441,6 +441,12 @@ static int skb_prepare(struct run_ctx_state *st,
 	memset(skb, 0, sizeof(*skb));
 	eth_classify(buf, size, &dev, &skb->protocol, &skb->pkt_type);
 	skb_sock_fields(skb, buf + ETH_HLEN, size - ETH_HLEN);
+	/* as the kernel's test_run: an IPv4/IPv6 frame too short for its
+	 * network header is refused */
+	u32 l3_len = size - ETH_HLEN;
+	if ((skb->protocol == htons(ETH_P_IP) && l3_len < 20 /* iphdr */) ||
+	    (skb->protocol == htons(ETH_P_IPV6) && l3_len < 40 /* ipv6hdr */))
+		return -EINVAL;
 
 	/* eth_type_trans() pulled the Ethernet header; tc pushes it back */
 	st->out_head = is_l2 ? 0 : ETH_HLEN;

@@ -1350,8 +1350,10 @@ static u64 bpf_loop(struct bpfx_run *run, u64 nr_loops, u64 callback,
 
 	if (flags)
 		return (u64)(s64)-EINVAL;
+	/* The kernel inlines bpf_loop when flags are 0, and its inlined form
+	 * sets a 32-bit -E2BIG (zero-extended), unlike the helper. */
 	if (n > BPF_MAX_LOOPS)
-		return (u64)(s64)-E2BIG;
+		return (u64)(u32)-E2BIG;
 	for (u32 i = 0; i < n; i++) {
 		u64 args[5] = { i, callback_ctx, 0, 0, 0 }, ret = 0;
 

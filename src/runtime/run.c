@@ -278,6 +278,11 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 	u64 r1 = 0, ret = 0;
 	err = ctx_prepare(prog, opts, &run, &state, &r1);
 	if (err) {
+		pr_warn("run: %s: the kernel's test_run rules refuse this input "
+			"for a %s program (data %u bytes, ctx %u bytes): %s",
+			prog->name, prog_type_name(prog->type),
+			OPTS_GET(opts, data_size_in, 0),
+			OPTS_GET(opts, ctx_size_in, 0), strerror(-err));
 		run_end(&run);
 		return err;
 	}
