@@ -12,7 +12,10 @@
  * rte_bpf_exec(). The ratio is DPDK's ns/run over bpfx's: above 1, bpfx
  * is faster. The geometric mean is over the cases both interpreters run.
  *
- *   bench [-r rounds] [-b batch_ms] [-v] OBJDIR
+ *   bench [-r rounds] [-b batch_ms] [-c case] [-e engine] [-v] OBJDIR
+ *
+ * -c and -e restrict the run to one case / one engine, e.g. to profile
+ * bpfx alone: perf record -e cpu-clock bench -c checksum -e bpfx DIR
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -48,6 +52,8 @@ struct case_result {
 static int rounds = 9;
 static double batch_ms = 20;
 static bool verbose;
+static const char *only_case;
+static const char *only_engine;
 
 static uint64_t now_ns(void)
 {
@@ -100,6 +106,12 @@ static void run_case(const struct bench_case *c, const char *objdir,
 	res->r0 = want;
 
 	for (int e = 0; e < ENGINE_CNT; e++) {
+		if (only_engine && strcasecmp(only_engine, engines[e]->name) &&
+		    e != ENGINE_BPFX) {
+			snprintf(res->why[e], sizeof(res->why[e]),
+				 "left out (-e %s)", only_engine);
+			continue;
+		}
 		if (c->bpfx_only && e != ENGINE_BPFX) {
 			snprintf(res->why[e], sizeof(res->why[e]),
 				 "no maps in DPDK's BPF");
@@ -160,7 +172,9 @@ static void run_case(const struct bench_case *c, const char *objdir,
 	int taken[ENGINE_CNT] = { 0 };
 	for (int round = 0; round < rounds; round++) {
 		for (int e = 0; e < ENGINE_CNT; e++) {
-			if (!res->prog[e])
+			if (!res->prog[e] ||
+			    (only_engine &&
+			     strcasecmp(only_engine, engines[e]->name)))
 				continue;
 			double ns = time_batch(engines[e], res->prog[e], input,
 					       c->input_size, repeat, &r0);
@@ -208,14 +222,15 @@ static void print_cpu(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: bench [-r rounds] [-b batch_ms] [-v] OBJDIR\n");
+	fprintf(stderr,
+		"usage: bench [-r rounds] [-b batch_ms] [-c case] [-e engine] [-v] OBJDIR\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
 	int opt;
-	while ((opt = getopt(argc, argv, "r:b:v")) != -1) {
+	while ((opt = getopt(argc, argv, "r:b:c:e:v")) != -1) {
 		switch (opt) {
 		case 'r':
 			rounds = atoi(optarg);
@@ -226,6 +241,12 @@ int main(int argc, char **argv)
 			batch_ms = atof(optarg);
 			if (batch_ms <= 0)
 				usage();
+			break;
+		case 'c':
+			only_case = optarg;
+			break;
+		case 'e':
+			only_engine = optarg;
 			break;
 		case 'v':
 			verbose = true;
@@ -248,6 +269,8 @@ int main(int argc, char **argv)
 	struct case_result *results = calloc(bench_case_cnt, sizeof(*results));
 	bool failed = false;
 	for (size_t i = 0; i < bench_case_cnt; i++) {
+		if (only_case && strcmp(only_case, bench_cases[i].name))
+			continue;
 		run_case(&bench_cases[i], objdir, &results[i]);
 		if (results[i].mismatch || !results[i].prog[ENGINE_BPFX])
 			failed = true;
@@ -261,6 +284,8 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < bench_case_cnt; i++) {
 		const struct bench_case *c = &bench_cases[i];
 		const struct case_result *r = &results[i];
+		if (only_case && strcmp(only_case, c->name))
+			continue;
 		double bpfx = r->ns_per_run[ENGINE_BPFX];
 		double dpdk = r->ns_per_run[ENGINE_DPDK];
 		double jit = r->ns_per_run[ENGINE_DPDK_JIT];
@@ -297,6 +322,8 @@ int main(int argc, char **argv)
 	printf("\n");
 	for (size_t i = 0; i < bench_case_cnt; i++) {
 		const struct bench_case *c = &bench_cases[i];
+		if (only_case && strcmp(only_case, c->name))
+			continue;
 		printf("  %-9s %s\n", c->name, c->summary);
 		for (int e = 0; e < ENGINE_CNT; e++)
 			if (results[i].why[e][0] && !c->bpfx_only)
