@@ -47,6 +47,9 @@ enum bpfx_engine {
 	/* The host kernel: the object as bpfx linked it is loaded through
 	 * bpf() and run with BPF_PROG_TEST_RUN (load and test_run only). */
 	BPFX_ENGINE_KERNEL,
+	/* The x86-64 JIT (src/jit): native code with the interpreter's
+	 * semantics; programs it cannot compile run on the interpreter. */
+	BPFX_ENGINE_JIT,
 };
 BPFX_API const char *bpfx_engine_name(enum bpfx_engine engine);
 /* True when BPFX_ENGINE_KERNEL can run here (bpf() allowed, kernel BTF);
