@@ -237,6 +237,7 @@ struct bpfx_program {
 	size_t line_info_cnt;
 
 	void *interp; /* the interpreter's pre-decoded form */
+	void *jit;    /* the JIT's native code (src/jit), or NULL */
 };
 
 struct bpfx_object {
@@ -391,5 +392,12 @@ BPFX_HIDDEN int interp_prepare(struct bpfx_program *prog, char *err,
 BPFX_HIDDEN void interp_free(struct bpfx_program *prog);
 /* Runs PROG with r1 = ctx; returns 0 and *ret, or the run's error. */
 BPFX_HIDDEN int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret);
+/* The JIT (src/jit): compiles a program interp_prepare() accepted; on
+ * failure returns a negative errno with the reason in err, and the
+ * program runs on the interpreter. */
+BPFX_HIDDEN int jit_prepare(struct bpfx_program *prog, char *err,
+			    size_t err_sz);
+BPFX_HIDDEN void jit_free(struct bpfx_program *prog);
+BPFX_HIDDEN int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret);
 
 #endif

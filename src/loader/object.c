@@ -27,6 +27,8 @@ static void free_program(struct bpfx_program *prog)
 {
 	if (!prog)
 		return;
+	if (prog->jit)
+		jit_free(prog);
 	if (prog->interp)
 		interp_free(prog);
 	if (prog->fd >= 0)
@@ -321,6 +323,12 @@ static int program_load(struct bpfx_program *prog)
 		err = interp_prepare(prog, msg, sizeof(msg));
 		if (err && err > 0)
 			err = -err;
+	}
+	if (!err && jit_prepare(prog, msg, sizeof(msg))) {
+		/* not fatal: the program runs on the interpreter */
+		pr_info("jit: program %s: %s; it runs on the interpreter",
+			prog->name, msg);
+		msg[0] = '\0';
 	}
 	if (!err) {
 		int fd = fd_alloc(FD_PROG, prog);

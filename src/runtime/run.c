@@ -69,6 +69,7 @@ static const char *const engine_names[] = {
 	[BPFX_ENGINE_DEFAULT] = "default",
 	[BPFX_ENGINE_INTERP] = "interp",
 	[BPFX_ENGINE_KERNEL] = "kernel",
+	[BPFX_ENGINE_JIT] = "jit",
 };
 
 const char *bpfx_engine_name(enum bpfx_engine engine)
@@ -219,6 +220,12 @@ static int engine_run(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
 	case BPFX_ENGINE_INTERP:
 		err = interp_run(run, r1, r2, ret);
 		break;
+	case BPFX_ENGINE_JIT:
+		/* a program the JIT could not compile (reason logged at
+		 * load) runs on the interpreter */
+		err = run->prog->jit ? jit_run(run, r1, r2, ret)
+				     : interp_run(run, r1, r2, ret);
+		break;
 	default:
 		err = run_fail(run, -EOPNOTSUPP, "engine %d not available",
 			       engine);
@@ -329,10 +336,14 @@ int bpfx_run_raw(const void *insns, size_t insn_cnt,
 		pr_warn("raw: %s", err_msg);
 		return err;
 	}
+	if (OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT) == BPFX_ENGINE_JIT &&
+	    jit_prepare(&prog, err_msg, sizeof(err_msg)))
+		pr_info("raw: jit: %s; running on the interpreter", err_msg);
 
 	struct bpfx_run run;
 	err = run_begin(&run, &prog);
 	if (err) {
+		jit_free(&prog);
 		interp_free(&prog);
 		return err;
 	}
@@ -349,6 +360,7 @@ int bpfx_run_raw(const void *insns, size_t insn_cnt,
 	if (err)
 		pr_warn("%s", run.errmsg);
 	run_end(&run);
+	jit_free(&prog);
 	interp_free(&prog);
 	return err;
 }
