@@ -21,7 +21,7 @@ CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanit
 EXTRA_LDLIBS += -fsanitize=address,undefined
 endif
 override CFLAGS += $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Isrc $(EXTRA_CFLAGS)
-LDLIBS := -lelf -lbpf -lz -lpthread $(EXTRA_LDLIBS)
+LDLIBS := -lelf -lbpf -lz -lcapstone -lpthread $(EXTRA_LDLIBS)
 
 LIB_SRCS := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
 CLI_SRCS := $(wildcard src/cli/*.c)

@@ -308,7 +308,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: run_progs DIR OUTDIR\n");
 		return 2;
 	}
-	static const char *const engines[] = { "interp", "kernel" };
+	static const char *const engines[] = { "interp", "jit", "kernel" };
 	const char *dir = argv[1], *outdir = argv[2];
 	int passed = 0, failed = 0, skipped = 0;
 	char why[256];
