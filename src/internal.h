@@ -386,6 +386,24 @@ BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
  * the verifier will reject such programs, the runtime never hangs on them. */
 BPFX_HIDDEN void helper_run_end(struct bpfx_run *run);
 
+/* ---- verifier: src/verifier ---- */
+struct verifier_stats {
+	u32 insns_processed;
+	u32 max_states_per_insn;
+	u32 total_states;
+	u32 peak_states;
+	u64 duration_ns;
+};
+/* Proves the linked PROG safe by abstract interpretation over its paths,
+ * as the kernel's verifier does. Returns 0, or a negative errno with
+ * "verifier: insn N: MESSAGE" in err and N in *err_insn. With log_level
+ * 1 or 2 the kernel-style log goes to log (NUL-terminated, truncated to
+ * log_sz). stats may be NULL. */
+BPFX_HIDDEN int verifier_check(struct bpfx_program *prog, unsigned int log_level,
+			       char *log, size_t log_sz, char *err,
+			       size_t err_sz, size_t *err_insn,
+			       struct verifier_stats *stats);
+
 /* ---- engines ---- */
 BPFX_HIDDEN int interp_prepare(struct bpfx_program *prog, char *err,
 			       size_t err_sz);

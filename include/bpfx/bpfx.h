@@ -139,6 +139,24 @@ struct bpfx_test_run_opts {
 BPFX_API int bpfx_program__test_run(struct bpfx_program *prog,
 				    struct bpfx_test_run_opts *opts);
 
+/* Verifies PROG (loading it first if needed) and writes the kernel-style
+ * verifier log into log_buf: level 1 the failing instruction with its
+ * source line and the message, level 2 also every instruction's register
+ * state. Returns 0 when the verifier accepts, else a negative errno. */
+struct bpfx_verify_opts {
+	size_t sz;
+	unsigned int log_level; /* 0, 1 or 2 */
+	char *log_buf;
+	size_t log_size;
+	uint32_t insns_processed;     /* out */
+	uint32_t max_states_per_insn; /* out */
+	uint32_t total_states;        /* out */
+	uint32_t peak_states;         /* out */
+	uint64_t duration_ns;         /* out */
+};
+BPFX_API int bpfx_program__verify(struct bpfx_program *prog,
+				  struct bpfx_verify_opts *opts);
+
 BPFX_API const char *bpfx_map__name(const struct bpfx_map *map);
 BPFX_API int bpfx_map__type(const struct bpfx_map *map);
 BPFX_API const char *bpfx_map__type_name(const struct bpfx_map *map);

@@ -5,8 +5,8 @@
  * programs, map definitions. Load works per program, so that one
  * program's failure never stops another: link it (link.c), create the
  * maps it references (once per object; map_create() in src/runtime),
- * check its instructions (isa_check) and pre-decode them
- * (interp_prepare). A failure is kept in prog->load_error as
+ * check its instructions (isa_check), verify it (src/verifier) and
+ * pre-decode it (interp_prepare). A failure is kept in prog->load_error as
  * "FILE: section SEC: insn N: reason (SOURCE.c:LINE)" and logged.
  *
  * Once a map exists its `.values` initialisation is applied: prog_array
@@ -319,6 +319,9 @@ static int program_load(struct bpfx_program *prog)
 		if (err && err > 0)
 			err = -err;
 	}
+	if (!err)
+		err = verifier_check(prog, 0, NULL, 0, msg, sizeof(msg),
+				     &err_insn, NULL);
 	if (!err) {
 		err = interp_prepare(prog, msg, sizeof(msg));
 		if (err && err > 0)
