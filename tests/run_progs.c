@@ -20,7 +20,9 @@
  * log= is not checked (the kernel's bpf_printk goes to its trace pipe).
  * Otherwise one line says why, and those runs count as skipped.
  * Known differences are data too, each with a comment above its line:
- * kernel=reject (the kernel's verifier refuses what bpfx runs) and
+ * kernel=reject (the kernel's verifier refuses what bpfx runs),
+ * kernel=accept (bpfx's verifier is deliberately stricter: the kernel
+ * loads and runs it, any return value) and
  * kernel_retval=N (the kernel returns N; a bpfx bug to fix).
  *
  * Usage: run_progs DIR OUTDIR   (CLANG_BPF selects the compiler)
@@ -50,6 +52,7 @@ struct test_case {
 	char error[256];
 	char log[256];
 	bool kernel_reject;
+	bool kernel_accept;
 	long long kernel_retval;
 	bool has_kernel_retval;
 	struct map_check {
@@ -125,6 +128,8 @@ static int parse_test(const char *line, struct test_case *t, const char *file,
 			t->has_retval = true;
 		} else if (!strcmp(tok, "kernel") && !strcmp(val, "reject")) {
 			t->kernel_reject = true;
+		} else if (!strcmp(tok, "kernel") && !strcmp(val, "accept")) {
+			t->kernel_accept = true;
 		} else if (!strcmp(tok, "kernel_retval")) {
 			t->kernel_retval = strtoll(val, NULL, 0);
 			t->has_kernel_retval = true;
@@ -203,6 +208,15 @@ static int run_case(const char *obj_path, const struct test_case *t,
 			fprintf(stderr, "%s: the kernel was expected to reject "
 				"it (kernel=reject), got retval %u\n", where,
 				opts.retval);
+			failed = 1;
+		}
+		goto out;
+	}
+	if (kernel && t->kernel_accept) {
+		if (err) {
+			fprintf(stderr, "%s: the kernel was expected to accept "
+				"it (kernel=accept): %s\n%s", where,
+				strerror(-err), log_buf);
 			failed = 1;
 		}
 		goto out;
