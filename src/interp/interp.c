@@ -9,12 +9,16 @@
  * or the resolved map / map value / function address, or the helper or
  * kfunc entry point. Nothing is looked up while the program runs.
  *
- * interp_run() dispatches by computed goto. Each frame has 512 bytes of the
+ * interp_run() dispatches by computed goto, directly threaded: each
+ * pre-decoded instruction holds the address of its handler, taken from the
+ * label table generated from the opcode list. Each frame has 512 bytes of the
  * thread's BPF stack; bpf-to-bpf calls push a frame record (return point,
  * r6-r9, r10, program) up to BPFX_MAX_CALL_FRAMES deep; a tail call swaps
- * the program of the current frame. Every memory access goes through
- * run_mem(), so a program can touch only its stack, context, packet and
- * live map storage, and a taken backward jump or call spends the run's
+ * the program of the current frame. Every memory access is checked: first
+ * against the frame stack and the last region that matched (kept in
+ * locals, one compare each), then through run_mem_slow(), so a program can
+ * touch only its stack, context, packet and live map storage; the windows
+ * are dropped after every helper call. A taken backward jump or call spends the run's
  * branch budget, so no program runs forever.
  *
  * Exceptions. The frame records live in interp_exec's own C frame, out of
@@ -45,12 +49,27 @@ enum {
 };
 
 struct interp_insn {
+	const void *handler;
 	u16 op;
 	u8 dst;
 	u8 src;
 	s32 off;
 	u64 imm;
 };
+
+struct interp_prog;
+
+/* The handler addresses, indexed by op; interp_exec() hands them out when
+ * called without a run. */
+static const void *const *interp_handlers;
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
+		       const struct interp_insn *pc, const u64 *args,
+		       u64 *ret);
+static void load_handlers(void)
+{
+	interp_exec(NULL, NULL, NULL, NULL, NULL);
+}
 
 struct interp_prog {
 	struct bpfx_program *prog;
@@ -209,6 +228,9 @@ resolve_map:
 			ip->insns[i].op = BPFX_OP_INVALID;
 		}
 	}
+	pthread_once(&handlers_once, load_handlers);
+	for (size_t i = 0; i < cnt; i++)
+		ip->insns[i].handler = interp_handlers[ip->insns[i].op];
 	interp_free(prog);
 	prog->interp = ip;
 	return 0;
@@ -259,10 +281,6 @@ static int mem_fault(struct bpfx_run *run, const struct interp_prog *cur,
 	return fault(run, cur, pc, -EFAULT, what);
 }
 
-static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
-		       const struct interp_insn *pc, const u64 *args,
-		       u64 *ret);
-
 /* run->call: runs the BPF function at FUNC (an address a lddw of a
  * function produced) as a callback, one frame below the caller. */
 static int interp_callback(struct bpfx_run *run, u64 func, const u64 *args,
@@ -297,7 +315,7 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 #define DST reg[pc->dst]
 #define SRC reg[pc->src]
 #define IMM pc->imm
-#define DISPATCH() goto *labels[pc->op]
+#define DISPATCH() goto *pc->handler
 #define NEXT()                                                                 \
 	do {                                                                   \
 		pc++;                                                          \
@@ -315,10 +333,26 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		DISPATCH();                                                    \
 	} while (0)
 
+/* The address of [addr, addr + size) if the run may access it: the frame
+ * stack and the last readable / writable region that matched are checked
+ * inline; anything else goes through run_mem_slow(), which refreshes the
+ * windows. NULL if the access is not allowed. */
+#define MEM(addr, size, acc)                                                   \
+	({                                                                     \
+		u64 a_ = (addr);                                               \
+		void *m_ = (void *)(uintptr_t)a_;                              \
+		if (__builtin_expect(a_ - stack_lo > STACK_BYTES - (size), 0) && \
+		    ((acc) == MEM_READ ? a_ - rd_lo > rd_len - (size)           \
+				       : a_ - wr_lo > wr_len - (size)))         \
+			m_ = mem_window_miss(run, a_, size, acc, &rd_lo,       \
+					     &rd_len, &wr_lo, &wr_len);        \
+		m_;                                                            \
+	})
+
 #define LOAD(type, size, ext)                                                  \
 	do {                                                                   \
 		u64 addr_ = SRC + (s64)pc->off;                                \
-		void *p_ = run_mem(run, addr_, size, MEM_READ);                \
+		void *p_ = MEM(addr_, size, MEM_READ);                         \
 		if (__builtin_expect(!p_, 0)) {                                \
 			err = mem_fault(run, cur, pc, addr_, size, false);     \
 			goto out;                                              \
@@ -332,7 +366,7 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 #define STORE(type, size, value)                                               \
 	do {                                                                   \
 		u64 addr_ = DST + (s64)pc->off;                                \
-		void *p_ = run_mem(run, addr_, size, MEM_WRITE);               \
+		void *p_ = MEM(addr_, size, MEM_WRITE);                        \
 		if (__builtin_expect(!p_, 0)) {                                \
 			err = mem_fault(run, cur, pc, addr_, size, true);      \
 			goto out;                                              \
@@ -351,7 +385,7 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 				    "misaligned atomic access");               \
 			goto out;                                              \
 		}                                                              \
-		ap_ = run_mem(run, addr_, size, MEM_WRITE);                    \
+		ap_ = MEM(addr_, size, MEM_WRITE);                             \
 		if (!ap_) {                                                    \
 			err = mem_fault(run, cur, pc, addr_, size, true);      \
 			goto out;                                              \
@@ -383,6 +417,27 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		NEXT();                                                        \
 	} while (0)
 
+#define STACK_BYTES ((u64)BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE)
+
+/* The slow half of MEM(): asks run_mem_slow() and, on success, makes the
+ * region that matched the new window. Windows are [lo, lo + len]; a
+ * zero-length window matches nothing (size is at least 1). */
+static void *mem_window_miss(struct bpfx_run *run, u64 addr, u64 size,
+			     enum mem_access acc, u64 *rd_lo, u64 *rd_len,
+			     u64 *wr_lo, u64 *wr_len)
+{
+	void *p = run_mem_slow(run, addr, size, acc);
+	if (p && run->cached.hi > run->cached.lo) {
+		*rd_lo = run->cached.lo;
+		*rd_len = run->cached.hi - run->cached.lo;
+		if (run->cached.writable) {
+			*wr_lo = *rd_lo;
+			*wr_len = *rd_len;
+		}
+	}
+	return p;
+}
+
 #define SEXT8(v) ((u64)(s64)(s8)(v))
 #define SEXT16(v) ((u64)(s64)(s16)(v))
 #define SEXT32(v) ((u64)(s64)(s32)(v))
@@ -399,13 +454,20 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 		[BPFX_OP_INVALID] = &&op_INVALID,
 		[INTERP_OP_TAIL_CALL] = &&op_TAIL_CALL,
 	};
-	struct interp_state state_here, *outer_state = run->engine_state;
+	struct interp_state state_here, *outer_state = run ? run->engine_state : NULL;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
 	int depth = 0;
 	int boundary = 0; /* frame where the running program was entered */
 	int base = outer_state ? outer_state->depth + 1 : 0;
 	int err = 0;
 	u64 reg[11] = { 0 };
+
+	if (!run) {
+		interp_handlers = labels;
+		return 0;
+	}
+	const u64 stack_lo = (u64)(uintptr_t)run->stack;
+	u64 rd_lo = 0, rd_len = 0, wr_lo = 0, wr_len = 0;
 
 	if (base >= BPFX_MAX_CALL_FRAMES)
 		return fault(run, cur, pc, -E2BIG, "call stack too deep");
@@ -552,6 +614,7 @@ op_CALL_KFUNC:
 	state_here.cur = cur;
 	reg[0] = ((bpfx_helper_fn)(uintptr_t)IMM)(run, reg[1], reg[2], reg[3],
 						  reg[4], reg[5]);
+	rd_len = wr_len = 0; /* a helper may have moved the packet */
 	if (__builtin_expect(run->err != 0 || run->thrown, 0)) {
 		if (run->thrown)
 			goto throw;
@@ -567,6 +630,7 @@ op_CALLX: {
 	}
 	state_here.cur = cur;
 	reg[0] = h->fn(run, reg[1], reg[2], reg[3], reg[4], reg[5]);
+	rd_len = wr_len = 0;
 	if (run->err) {
 		err = run->err;
 		goto out;

@@ -151,10 +151,13 @@ void *run_mem_slow(struct bpfx_run *run, u64 addr, u64 size,
 {
 	if (size == 0 || addr + size < addr)
 		return NULL;
-	if (in_region(&run->ctx, addr, size, acc) ||
-	    in_region(&run->pkt, addr, size, acc) ||
-	    in_region(&run->extra, addr, size, acc))
-		return (void *)(uintptr_t)addr;
+	const struct run_region *fixed[] = { &run->pkt, &run->ctx, &run->extra };
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		if (in_region(fixed[i], addr, size, acc)) {
+			run->cached = *fixed[i];
+			return (void *)(uintptr_t)addr;
+		}
+	}
 	struct bpfx_map *map = map_region_find(addr, size);
 	if (!map)
 		return NULL;
