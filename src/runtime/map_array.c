@@ -218,16 +218,6 @@ const struct map_ops array_map_ops = {
 	.update_copy = array_update_copy,
 };
 
-const struct map_ops percpu_array_map_ops = {
-	.alloc = array_alloc,
-	.free = array_free,
-	.lookup = array_lookup,
-	.update = array_update,
-	.delete = array_delete,
-	.get_next_key = array_get_next_key,
-	.lookup_copy = array_lookup_copy,
-	.update_copy = array_update_copy,
-};
 
 /* ---- fd arrays: prog_array, array_of_maps ---- */
 

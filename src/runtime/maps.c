@@ -84,9 +84,8 @@ static const struct map_ops *map_ops_for_type(u32 type)
 {
 	switch (type) {
 	case BPF_MAP_TYPE_ARRAY:
+	case BPF_MAP_TYPE_PERCPU_ARRAY: /* the ops look at map->type */
 		return &array_map_ops;
-	case BPF_MAP_TYPE_PERCPU_ARRAY:
-		return &percpu_array_map_ops;
 	case BPF_MAP_TYPE_PROG_ARRAY:
 		return &prog_array_map_ops;
 	case BPF_MAP_TYPE_ARRAY_OF_MAPS:

@@ -30,7 +30,6 @@
 #define MAP_MAX_KEY_SIZE 512 /* MAX_BPF_STACK: keys live on the BPF stack */
 
 BPFX_HIDDEN extern const struct map_ops array_map_ops;
-BPFX_HIDDEN extern const struct map_ops percpu_array_map_ops;
 BPFX_HIDDEN extern const struct map_ops prog_array_map_ops;
 BPFX_HIDDEN extern const struct map_ops array_of_maps_map_ops;
 BPFX_HIDDEN extern const struct map_ops htab_map_ops;
