@@ -1,20 +1,513 @@
-/* The JIT driver (placeholder until the x86-64 emitter lands). */
+/*
+ * The JIT driver: decoding, sizing passes, code memory, running, and the
+ * run-time support the generated code calls.
+ *
+ * jit_prepare() decodes a linked program as interp_prepare() does (helpers,
+ * kfuncs, maps, map values and function addresses resolved), then lets the
+ * emitter (src/jit/x86_64/emit.c) translate it in passes with no buffer
+ * until the size stops changing, maps read-write memory of that size,
+ * emits once more into it, checks the size, and flips it to read+execute:
+ * code memory is never writable and executable at once. A failure leaves
+ * prog->jit NULL with the reason, and the program runs on the interpreter.
+ *
+ * jit_run() enters the code through its entry stub, which saves the host's
+ * callee-saved registers and records its frame in a struct jit_state on
+ * this C frame, pointed to by run->engine_state; a callback run from a
+ * helper (run->call) enters again with its own jit_state chained to the
+ * outer one, so nested entries stack on their own. Errors leave through
+ * the innermost entry's frame; throws through the boundary frame that
+ * jit_throw() has checked. In both cases the entry stub's epilogue
+ * returns here, and the host code around the run runs to its end.
+ */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <unistd.h>
 
-#include "internal.h"
+#include "jit/jit.h"
+
+void jit_emit_fail(struct jit_emit *e, const char *fmt, ...)
+{
+	if (e->err)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->errmsg, sizeof(e->errmsg), fmt, ap);
+	va_end(ap);
+	e->err = -EINVAL;
+}
+
+/* The secret that boundary frames' magic words are xor-ed with. */
+static u64 jit_magic(void)
+{
+	static u64 magic;
+	u64 m = __atomic_load_n(&magic, __ATOMIC_RELAXED);
+	if (!m) {
+		if (getrandom(&m, sizeof(m), 0) != sizeof(m))
+			m = (u64)(uintptr_t)&magic * 0x9e3779b97f4a7c15ull;
+		m |= 1;
+		u64 zero = 0;
+		if (!__atomic_compare_exchange_n(&magic, &zero, m, false,
+						 __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+			m = zero;
+	}
+	return m;
+}
+
+/* Helpers that call back into the program through run->call: their call
+ * sites record the caller's frame pointer and program in the jit_state. */
+static bool helper_calls_back(s32 id)
+{
+	return id == BPF_FUNC_loop || id == BPF_FUNC_for_each_map_elem;
+}
+
+static int decode(struct jit_ctx *ctx, char *err, size_t err_sz)
+{
+	struct bpfx_program *prog = ctx->prog;
+	for (size_t i = 0; i < ctx->cnt; i++) {
+		const struct bpf_insn *insn = &prog->insns[i];
+		struct jit_insn *d = &ctx->decoded[i];
+		enum bpfx_op op = isa_decode(insn);
+		struct bpfx_map *map = NULL;
+		d->op = (u16)op;
+		switch (op) {
+		case BPFX_OP_INVALID:
+			snprintf(err, err_sz, "insn %zu: invalid opcode 0x%02x",
+				 i, insn->code);
+			return -EINVAL;
+		case BPFX_OP_CALL_LOCAL: {
+			size_t t = i + 1 + (size_t)(s64)insn->imm;
+			ctx->func_start[t] = 1;
+			if (t == 0)
+				ctx->func0_called = true;
+			break;
+		}
+		case BPFX_OP_CALL_HELPER: {
+			if (insn->imm == BPF_FUNC_tail_call) {
+				d->kind = JIT_TAIL_CALL;
+				break;
+			}
+			const struct helper_desc *h = helper_by_id(insn->imm);
+			if (!h) {
+				snprintf(err, err_sz,
+					 "insn %zu: call to unknown helper %d", i,
+					 insn->imm);
+				return -EINVAL;
+			}
+			d->kind = helper_calls_back(insn->imm) ? JIT_HELPER_CALLBACK
+							       : JIT_HELPER;
+			d->imm = (u64)(uintptr_t)h->fn;
+			break;
+		}
+		case BPFX_OP_CALL_KFUNC:
+			if (insn->imm < 0 || (size_t)insn->imm >= kfunc_cnt) {
+				snprintf(err, err_sz,
+					 "insn %zu: call to unknown kfunc %d", i,
+					 insn->imm);
+				return -EINVAL;
+			}
+			d->kind = strcmp(kfuncs[insn->imm].name, "bpf_throw")
+					  ? JIT_KFUNC
+					  : JIT_KFUNC_THROW;
+			d->imm = (u64)(uintptr_t)kfuncs[insn->imm].fn;
+			break;
+		case BPFX_OP_LDDW:
+			d->kind = JIT_LDDW_VALUE;
+			d->imm = (u64)(u32)insn[0].imm |
+				 ((u64)(u32)insn[1].imm << 32);
+			break;
+		case BPFX_OP_LDDW_MAP_FD:
+		case BPFX_OP_LDDW_MAP_VALUE:
+			map = map_by_fd(insn->imm);
+			if (!map) {
+				snprintf(err, err_sz,
+					 "insn %zu: lddw: no map with fd %d", i,
+					 insn->imm);
+				return -EBADF;
+			}
+			goto resolve_map;
+		case BPFX_OP_LDDW_MAP_IDX:
+		case BPFX_OP_LDDW_MAP_IDX_VALUE:
+			if (insn->imm < 0 || (size_t)insn->imm >= prog->map_cnt) {
+				snprintf(err, err_sz,
+					 "insn %zu: lddw: no map with index %d",
+					 i, insn->imm);
+				return -EINVAL;
+			}
+			map = prog->maps[insn->imm];
+resolve_map:
+			d->kind = JIT_LDDW_VALUE;
+			if (op == BPFX_OP_LDDW_MAP_FD || op == BPFX_OP_LDDW_MAP_IDX) {
+				d->imm = (u64)(uintptr_t)map;
+			} else {
+				u32 off = (u32)insn[1].imm;
+				if (!map->mem || off >= map->value_size) {
+					snprintf(err, err_sz,
+						 "insn %zu: invalid access to map value pointer, value_size=%u off=%u",
+						 i, map->value_size, off);
+					return -EINVAL;
+				}
+				d->imm = (u64)(uintptr_t)(map->mem + off);
+			}
+			break;
+		case BPFX_OP_LDDW_FUNC: {
+			size_t t = i + 1 + (size_t)(s64)insn->imm;
+			d->kind = JIT_LDDW_FUNC;
+			d->imm = t;
+			ctx->func_start[t] = 1;
+			if (t == 0)
+				ctx->func0_called = true;
+			break;
+		}
+		case BPFX_OP_LDDW_BTF_ID:
+			snprintf(err, err_sz,
+				 "insn %zu: lddw of a kernel variable (BTF id %d) is not supported",
+				 i, insn->imm);
+			return -EOPNOTSUPP;
+		default:
+			break;
+		}
+		if (isa_ops[op].opcode == (BPF_LD | BPF_IMM | BPF_DW)) {
+			i++;
+			ctx->decoded[i].kind = JIT_LDDW_SECOND;
+			ctx->decoded[i].op = BPFX_OP_INVALID;
+		}
+	}
+	return 0;
+}
+
+#define JIT_MAX_PASSES 20
 
 int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 {
-	snprintf(err, err_sz, "the JIT is not built yet");
-	return -EOPNOTSUPP;
+	size_t cnt = prog->insn_cnt;
+	struct jit_ctx ctx = {
+		.prog = prog,
+		.insns = prog->insns,
+		.cnt = cnt,
+		.magic = jit_magic(),
+	};
+	struct jit_prog *jp = calloc(1, sizeof(*jp));
+	size_t label_cnt = jit_arch_label_cnt(cnt);
+	ctx.decoded = calloc(cnt + 1, sizeof(*ctx.decoded));
+	ctx.func_start = calloc(cnt + 1, 1);
+	ctx.stubs = calloc(cnt + 1, sizeof(*ctx.stubs));
+	ctx.e.pos = malloc(label_cnt * sizeof(s64));
+	ctx.e.prev = malloc(label_cnt * sizeof(s64));
+	ctx.e.label_cnt = label_cnt;
+	int ret = -ENOMEM;
+	if (!jp || !ctx.decoded || !ctx.func_start || !ctx.stubs ||
+	    !ctx.e.pos || !ctx.e.prev) {
+		snprintf(err, err_sz, "out of memory");
+		goto out;
+	}
+	jp->prog = prog;
+	jp->cnt = cnt;
+	ctx.jp = jp;
+	ret = decode(&ctx, err, err_sz);
+	if (ret)
+		goto out;
+
+	/* sizing passes: until the size stops changing */
+	memset(ctx.e.prev, 0xff, label_cnt * sizeof(s64));
+	size_t size = 0;
+	unsigned pass;
+	for (pass = 1; pass <= JIT_MAX_PASSES; pass++) {
+		memset(ctx.e.pos, 0xff, label_cnt * sizeof(s64));
+		ctx.e.len = 0;
+		ctx.e.shrink = 0;
+		jit_arch_emit(&ctx);
+		if (ctx.e.err)
+			break;
+		bool same = pass > 1 && ctx.e.len == size;
+		size = ctx.e.len;
+		s64 *t = ctx.e.prev;
+		ctx.e.prev = ctx.e.pos;
+		ctx.e.pos = t;
+		if (same)
+			break;
+	}
+	if (!ctx.e.err && pass > JIT_MAX_PASSES)
+		jit_emit_fail(&ctx.e, "code size did not converge in %d passes",
+			      JIT_MAX_PASSES);
+	if (ctx.e.err) {
+		snprintf(err, err_sz, "%s", ctx.e.errmsg);
+		ret = ctx.e.err;
+		goto out;
+	}
+
+	/* the last pass, into read-write memory */
+	long page = sysconf(_SC_PAGESIZE);
+	jp->map_size = ROUND_UP(size ? size : 1, (size_t)page);
+	void *mem = mmap(NULL, jp->map_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED) {
+		snprintf(err, err_sz, "cannot map code memory: %s",
+			 strerror(errno));
+		ret = -errno;
+		goto out;
+	}
+	jp->code = mem;
+	jp->insn_off = calloc(cnt + 1, sizeof(u32));
+	jp->func_off = calloc(cnt + 2, sizeof(u32));
+	if (!jp->insn_off || !jp->func_off) {
+		snprintf(err, err_sz, "out of memory");
+		ret = -ENOMEM;
+		goto out;
+	}
+	memset(mem, 0xcc, jp->map_size); /* int3 in the slack */
+	ctx.e.buf = mem;
+	ctx.e.cap = size;
+	ctx.e.base = (u64)(uintptr_t)mem;
+	ctx.e.len = 0;
+	ctx.e.shrink = 0;
+	jp->mark_cnt = 0;
+	memset(ctx.e.pos, 0xff, label_cnt * sizeof(s64));
+	jit_arch_emit(&ctx);
+	if (!ctx.e.err && ctx.e.len != size)
+		jit_emit_fail(&ctx.e, "code size changed in the last pass (%zu, then %zu)",
+			      size, ctx.e.len);
+	if (ctx.e.err) {
+		snprintf(err, err_sz, "%s", ctx.e.errmsg);
+		ret = ctx.e.err;
+		goto out;
+	}
+	if (mprotect(mem, jp->map_size, PROT_READ | PROT_EXEC)) {
+		snprintf(err, err_sz, "cannot make code executable: %s",
+			 strerror(errno));
+		ret = -errno;
+		goto out;
+	}
+	jp->code_size = size;
+	jp->passes = pass + 1;
+	jp->func_cnt = jit_arch_func_offsets(&ctx, jp->func_off);
+	jit_free(prog);
+	prog->jit = jp;
+	jp = NULL;
+	ret = 0;
+out:
+	if (jp) {
+		if (jp->code)
+			munmap(jp->code, jp->map_size);
+		free(jp->insn_off);
+		free(jp->func_off);
+		free(jp);
+	}
+	free(ctx.decoded);
+	free(ctx.func_start);
+	free(ctx.stubs);
+	free(ctx.e.pos);
+	free(ctx.e.prev);
+	return ret;
 }
 
 void jit_free(struct bpfx_program *prog)
 {
+	struct jit_prog *jp = prog->jit;
+	if (!jp)
+		return;
+	munmap(jp->code, jp->map_size);
+	free(jp->insn_off);
+	free(jp->func_off);
+	free(jp);
 	prog->jit = NULL;
+}
+
+/* ---- running ---- */
+
+static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
+			u64 *ret);
+
+static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
+		 u64 fp_above, const u64 *args, bool callback, u64 *ret)
+{
+	struct jit_state st = {
+		.cur = jp,
+		.outer = run->engine_state,
+		.callback = callback,
+	};
+	run->engine_state = &st;
+	jit_entry_fn entry = (jit_entry_fn)(uintptr_t)jp->code;
+	u64 r0 = entry(run, args, target, fp_above, &st);
+	run->engine_state = st.outer;
+	if (run->err)
+		return run->err;
+	*ret = r0;
+	return 0;
 }
 
 int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 {
-	return interp_run(run, r1, r2, ret);
+	const struct jit_prog *jp = run->prog->jit;
+	if (!jp)
+		return run_fail(run, -EINVAL, "jit: program %s not compiled",
+				run->prog->name);
+	u64 args[5] = { r1, r2, 0, 0, 0 };
+	run->call = jit_callback;
+	u64 top = (u64)(uintptr_t)run->stack +
+		  BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE;
+	return enter(run, jp, (u64)(uintptr_t)jp->code + jp->main_off,
+		     top + BPFX_STACK_SIZE, args, false, ret);
+}
+
+/* The instruction index whose code holds code offset OFF (for messages). */
+static size_t insn_at(const struct jit_prog *jp, u32 off)
+{
+	size_t lo = 0, hi = jp->cnt;
+	while (lo + 1 < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (jp->insn_off[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int jit_failf(struct bpfx_run *run, const struct jit_prog *jp,
+		     size_t insn, int err, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static int jit_failf(struct bpfx_run *run, const struct jit_prog *jp,
+		     size_t insn, int err, const char *fmt, ...)
+{
+	char what[160], line[256] = "", src[200];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (prog_source_line(jp->prog, insn, src, sizeof(src)))
+		snprintf(line, sizeof(line), " (%s)", src);
+	return run_fail(run, err, "jit: %s: insn %zu: %s%s",
+			jp->prog->name ? jp->prog->name : "prog", insn, what,
+			line);
+}
+
+/* run->call: runs the function at FUNC (a prologue address a lddw of a
+ * function produced) one frame below the helper's caller. */
+static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
+			u64 *ret)
+{
+	const struct jit_state *outer = run->engine_state;
+	const struct jit_prog *jp = outer ? outer->cur : NULL;
+	u64 code = jp ? (u64)(uintptr_t)jp->code : 0;
+	bool found = false;
+	if (jp && func >= code && func - code < jp->code_size) {
+		u32 off = (u32)(func - code);
+		size_t lo = 0, hi = jp->func_cnt;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (jp->func_off[mid] == off) {
+				found = true;
+				break;
+			}
+			if (jp->func_off[mid] < off)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	if (!found)
+		return run_fail(run, -EINVAL,
+				"jit: callback 0x%llx is not a function of the program",
+				(unsigned long long)func);
+	u64 lo_stack = (u64)(uintptr_t)run->stack;
+	if (outer->fp - lo_stack <= BPFX_STACK_SIZE)
+		return jit_failf(run, jp, insn_at(jp, (u32)(func - code)), -E2BIG,
+				 "call stack too deep");
+	return enter(run, jp, func, outer->fp, args, true, ret);
+}
+
+/* ---- run-time support of the generated code ---- */
+
+void *jit_mem_slow(struct bpfx_run *run, u64 addr, u32 desc,
+		   const struct jit_prog *jp)
+{
+	u64 size = (desc >> 1) & 0xf;
+	bool write = desc & 1;
+	void *p = run_mem(run, addr, size, write ? MEM_WRITE : MEM_READ);
+	if (!p)
+		jit_failf(run, jp, desc >> 5, -EFAULT,
+			  "invalid %s of %llu bytes at 0x%llx",
+			  write ? "write" : "read", (unsigned long long)size,
+			  (unsigned long long)addr);
+	return p;
+}
+
+void jit_fault(struct bpfx_run *run, u32 code, const struct jit_prog *jp)
+{
+	size_t insn = code >> JIT_FAULT_KIND_BITS;
+	switch (code & ((1u << JIT_FAULT_KIND_BITS) - 1)) {
+	case JIT_FAULT_BUDGET:
+		jit_failf(run, jp, insn, -ELOOP,
+			  "branch budget spent: the program did not terminate");
+		break;
+	case JIT_FAULT_DEPTH:
+		jit_failf(run, jp, insn, -E2BIG, "call stack too deep (8 frames)");
+		break;
+	case JIT_FAULT_MISALIGNED:
+		jit_failf(run, jp, insn, -EFAULT, "misaligned atomic access");
+		break;
+	default:
+		jit_failf(run, jp, insn, -EFAULT, "fault");
+	}
+}
+
+/* A throw: checks the boundary frame the thrower's frame names and
+ * returns its rbp, or 0 with the run failed. The frame must lie between
+ * the throw site and the entry stub's frame on this host stack, be
+ * 16-byte aligned and carry the magic word of a boundary. */
+u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,
+	      const struct jit_prog *jp)
+{
+	const struct jit_state *st = run->engine_state;
+	run->thrown = false;
+	if (!st || st->callback) {
+		jit_failf(run, jp, insn, -EINVAL,
+			  "bpf_throw cannot be called from a callback subprog");
+		return 0;
+	}
+	if (!--run->branch_budget) {
+		jit_failf(run, jp, insn, -ELOOP,
+			  "branch budget spent: the program did not terminate");
+		return 0;
+	}
+	u64 b = *(const u64 *)(uintptr_t)(rbp + JIT_FRAME_BOUNDARY);
+	if (b < rbp || b >= st->entry_rsp || (b & 15) ||
+	    *(const u64 *)(uintptr_t)(b + JIT_FRAME_MAGIC) != (b ^ jit_magic())) {
+		jit_failf(run, jp, insn, -EFAULT,
+			  "bpf_throw: exception boundary frame is not valid");
+		return 0;
+	}
+	return b;
+}
+
+u64 jit_tail_call(struct bpfx_run *run, u64 map, u64 index)
+{
+	struct bpfx_program *target = tail_call_target(run, map, index);
+	if (!target)
+		return 0;
+	const struct jit_prog *jp = target->jit;
+	if (!jp) {
+		run_fail(run, -EOPNOTSUPP,
+			 "jit: tail call to %s, which the JIT could not compile",
+			 target->name);
+		return 0;
+	}
+	return (u64)(uintptr_t)jp->code + jp->tail_off;
+}
+
+u64 jit_callx_resolve(struct bpfx_run *run, u64 id, u32 insn,
+		      const struct jit_prog *jp)
+{
+	const struct helper_desc *h = helper_by_id((s32)id);
+	if (!h || id > INT32_MAX || id == BPF_FUNC_tail_call) {
+		jit_failf(run, jp, insn, -EINVAL, "callx to unknown helper");
+		return 0;
+	}
+	return (u64)(uintptr_t)h->fn;
 }

@@ -1,0 +1,161 @@
+/*
+ * What the JIT driver (src/jit/jit.c) and an architecture's emitter
+ * (src/jit/x86_64/) share.
+ *
+ * The driver decodes the linked program (maps, helpers, kfuncs and
+ * function addresses resolved, as interp_prepare does), then asks the
+ * emitter to translate it in passes: every pass but the last emits with no
+ * buffer and only measures; jumps pick their short or long form from the
+ * previous pass's label positions, so code only shrinks and the size
+ * converges. The last pass writes into read-write memory, which the driver
+ * then flips to read+execute. The emitter keeps its first error in its
+ * state (jit_emit.err) and the driver checks it once per instruction.
+ *
+ * At run time the generated code calls back into the driver for what it
+ * does not do inline (jit_mem_slow, jit_fault, jit_throw, jit_tail_call,
+ * jit_callx_resolve): the C ABI, run in the first argument.
+ */
+#ifndef BPFX_JIT_H
+#define BPFX_JIT_H
+
+#include "internal.h"
+
+/* What a decoded instruction needs beyond its bpf_insn. */
+enum jit_insn_kind {
+	JIT_PLAIN = 0,
+	JIT_HELPER,          /* imm: the helper's entry point */
+	JIT_HELPER_CALLBACK, /* a helper that calls back (bpf_loop ...) */
+	JIT_KFUNC,           /* imm: the kfunc's entry point */
+	JIT_KFUNC_THROW,     /* bpf_throw */
+	JIT_TAIL_CALL,
+	JIT_LDDW_VALUE,      /* imm: the 64-bit value to load */
+	JIT_LDDW_FUNC,       /* target: the function's first instruction */
+	JIT_LDDW_SECOND,     /* second slot of an lddw: never runs */
+};
+
+struct jit_insn {
+	u16 op;   /* enum bpfx_op */
+	u8 kind;  /* enum jit_insn_kind */
+	u64 imm;  /* resolved value, see kind */
+};
+
+/* A named place in the code, for jit --dump. */
+struct jit_mark {
+	const char *name;
+	u32 off;
+};
+
+/* A compiled program (prog->jit). */
+struct jit_prog {
+	struct bpfx_program *prog;
+	u8 *code;            /* read+execute once built */
+	size_t code_size;    /* bytes used */
+	size_t map_size;     /* bytes mapped */
+	size_t cnt;          /* BPF instructions */
+	u32 *insn_off;       /* code offset of each instruction, [cnt] = end */
+	u32 *func_off;       /* code offset of each function's prologue, sorted */
+	size_t func_cnt;
+	u32 main_off;        /* the main program's prologue */
+	u32 tail_off;        /* where a tail call into this program lands */
+	u32 cold_off;        /* out-of-line paths start here */
+	struct jit_mark marks[16];
+	size_t mark_cnt;
+	unsigned passes;     /* sizing passes it took */
+};
+
+/* The frame state of one entry into JITed code (run->engine_state): the
+ * program's entry from jit_run, or a callback's from a helper. The error
+ * exit of generated code restores entry_rsp; a throw restores the
+ * boundary frame it finds in the thrower's frame, after jit_throw checked
+ * that it lies between the throw site and entry_rsp. */
+struct jit_state {
+	u64 entry_rsp;  /* host rsp inside the entry stub's frame */
+	u64 fp;         /* BPF r10 of the frame calling a callback helper */
+	const struct jit_prog *cur; /* program calling a callback helper */
+	struct jit_state *outer;
+	bool callback;  /* entered from a helper: no exception boundary */
+};
+
+/* Host frame of every JITed function (main program, subprogram, entry
+ * stub), below rbp. */
+#define JIT_FRAME_RUN -8      /* struct bpfx_run * */
+#define JIT_FRAME_STACK -16   /* run->stack, for the inline stack check */
+#define JIT_FRAME_BOUNDARY -24 /* rbp of this frame's exception boundary */
+#define JIT_FRAME_SAVED -64   /* rbx, r12, r13, r14, r15 from -32 down */
+#define JIT_FRAME_MAGIC -72   /* rbp ^ jit_magic in boundary frames */
+#define JIT_FRAME_SIZE 80     /* rsp = rbp - 80, 16-byte aligned */
+
+/* Kinds of fault a generated stub reports through jit_fault(). */
+enum jit_fault_kind {
+	JIT_FAULT_BUDGET = 1,
+	JIT_FAULT_DEPTH,
+	JIT_FAULT_MISALIGNED,
+	JIT_FAULT_KIND_BITS = 4,
+};
+
+/* A memory access's slow path descriptor: insn << 5 | size << 1 | write. */
+#define JIT_MEM_DESC(insn, size, write)                                        \
+	((u32)(insn) << 5 | (u32)(size) << 1 | (u32)(write))
+
+/* The out-of-line paths of one instruction (at most two), recorded while
+ * its inline code is emitted and emitted after all the instructions. */
+enum jit_stub_type { JIT_STUB_NONE, STUB_FAULT, STUB_MEM, STUB_THROW };
+struct jit_stub {
+	u8 kind[2];
+	u32 arg[2];
+};
+
+/* ---- the emitter's state ---- */
+struct jit_emit {
+	u8 *buf;          /* NULL in sizing passes */
+	size_t len;
+	size_t cap;
+	int err;          /* first error, with its reason in errmsg */
+	char errmsg[128];
+	/* labels: position in this pass (-1: not reached yet) and in the
+	 * previous one (-1: unknown, so jumps to it take the long form) */
+	s64 *pos;
+	s64 *prev;
+	size_t label_cnt;
+	s64 shrink;       /* prev - pos at the last label reached */
+	u64 base;         /* address of the code in the final pass, else 0 */
+};
+
+/* What the emitter translates. */
+struct jit_ctx {
+	struct bpfx_program *prog;
+	const struct bpf_insn *insns;
+	struct jit_insn *decoded;
+	size_t cnt;
+	u8 *func_start;       /* 1 at each function's first instruction */
+	bool func0_called;    /* insn 0 is also a call target */
+	struct jit_prog *jp;
+	u64 magic;
+	struct jit_stub *stubs; /* [cnt] */
+	struct jit_emit e;
+};
+
+/* The architecture's translation of the whole program, one pass. */
+BPFX_HIDDEN void jit_arch_emit(struct jit_ctx *ctx);
+/* Labels the emitter needs for a program of INSN_CNT instructions. */
+BPFX_HIDDEN size_t jit_arch_label_cnt(size_t insn_cnt);
+/* Code offsets of each function's prologue after the last pass (sorted
+ * into out, at most cnt + 1 of them); returns how many. */
+BPFX_HIDDEN size_t jit_arch_func_offsets(const struct jit_ctx *ctx, u32 *out);
+BPFX_HIDDEN void jit_emit_fail(struct jit_emit *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- run-time support the generated code calls ---- */
+typedef u64 (*jit_entry_fn)(struct bpfx_run *run, const u64 *args,
+			    u64 target, u64 fp_above, struct jit_state *st);
+BPFX_HIDDEN void *jit_mem_slow(struct bpfx_run *run, u64 addr, u32 desc,
+			       const struct jit_prog *jp);
+BPFX_HIDDEN void jit_fault(struct bpfx_run *run, u32 code,
+			   const struct jit_prog *jp);
+BPFX_HIDDEN u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,
+			  const struct jit_prog *jp);
+BPFX_HIDDEN u64 jit_tail_call(struct bpfx_run *run, u64 map, u64 index);
+BPFX_HIDDEN u64 jit_callx_resolve(struct bpfx_run *run, u64 id, u32 insn,
+				  const struct jit_prog *jp);
+
+#endif
