@@ -342,8 +342,9 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		u64 a_ = (addr);                                               \
 		void *m_ = (void *)(uintptr_t)a_;                              \
 		if (__builtin_expect(a_ - stack_lo > STACK_BYTES - (size), 0) && \
-		    ((acc) == MEM_READ ? a_ - rd_lo > rd_len - (size)           \
-				       : a_ - wr_lo > wr_len - (size)))         \
+		    ((acc) == MEM_READ                                          \
+			     ? rd_len < (size) || a_ - rd_lo > rd_len - (size)   \
+			     : wr_len < (size) || a_ - wr_lo > wr_len - (size))) \
 			m_ = mem_window_miss(run, a_, size, acc, &rd_lo,       \
 					     &rd_len, &wr_lo, &wr_len);        \
 		m_;                                                            \
@@ -420,8 +421,8 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 #define STACK_BYTES ((u64)BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE)
 
 /* The slow half of MEM(): asks run_mem_slow() and, on success, makes the
- * region that matched the new window. Windows are [lo, lo + len]; a
- * zero-length window matches nothing (size is at least 1). */
+ * region that matched the new window [lo, lo + len); an empty window
+ * matches nothing. */
 static void *mem_window_miss(struct bpfx_run *run, u64 addr, u64 size,
 			     enum mem_access acc, u64 *rd_lo, u64 *rd_len,
 			     u64 *wr_lo, u64 *wr_len)

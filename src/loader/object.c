@@ -547,7 +547,7 @@ bool prog_source_line(const struct bpfx_program *prog, size_t insn,
 		      char *buf, size_t sz)
 {
 	const struct line_info_rec *li = prog->line_info;
-	const struct btf *btf = prog->obj->btf;
+	const struct btf *btf = prog->obj ? prog->obj->btf : NULL;
 	size_t lo = 0, hi = prog->line_info_cnt;
 	const char *file, *base;
 
