@@ -41,6 +41,8 @@ static pthread_rwlock_t host_lock = PTHREAD_RWLOCK_INITIALIZER;
 static atomic_long prog_active;
 static __thread int lock_depth;
 static atomic_long runs, throws, wrong;
+/* the engine the test runs on (each engine bpfx knows, in turn) */
+static enum bpfx_engine engine;
 
 static int expected(const struct bpfx_program *prog, int depth)
 {
@@ -52,7 +54,8 @@ static int expected(const struct bpfx_program *prog, int depth)
 static int host_run(struct bpfx_program *prog, struct args *a, int repeat)
 {
 	BPFX_OPTS(bpfx_test_run_opts, opts, .data_in = a,
-		  .data_size_in = sizeof(*a), .repeat = repeat);
+		  .data_size_in = sizeof(*a), .repeat = repeat,
+		  .engine = engine);
 	pthread_rwlock_rdlock(&host_lock);
 	lock_depth++;
 	atomic_fetch_add(&prog_active, 1);
@@ -132,8 +135,11 @@ static int open_object(void)
 	return 0;
 }
 
-static void test_host_state_balanced(void)
+static void host_state_balanced(void)
 {
+	atomic_store(&runs, 0);
+	atomic_store(&throws, 0);
+	atomic_store(&wrong, 0);
 	CHECK(open_object() == 0);
 	if (!obj)
 		return;
@@ -154,10 +160,23 @@ static void test_host_state_balanced(void)
 	long nested = (long)THREADS * ITERS * 8 * 4;
 	CHECK_EQ(atomic_load(&runs), outer + nested);
 	CHECK(atomic_load(&throws) > 1000000);
-	printf("host state: %ld runs, %ld throws, balanced\n",
-	       atomic_load(&runs), atomic_load(&throws));
+	printf("host state (%s): %ld runs, %ld throws, balanced\n",
+	       bpfx_engine_name(engine), atomic_load(&runs),
+	       atomic_load(&throws));
 	bpfx_set_log(NULL, NULL);
 	bpfx_object__close(obj);
+}
+
+static void test_host_state_balanced(void)
+{
+	static const char *const names[] = { "interp", "jit" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		int e = bpfx_engine_by_name(names[i]);
+		if (e < 0)
+			continue;
+		engine = (enum bpfx_engine)e;
+		host_state_balanced();
+	}
 }
 
 TEST_MAIN(TEST(test_host_state_balanced))
