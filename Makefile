@@ -95,6 +95,7 @@ install: all
 	install -m 755 $(BUILD)/libbpfx.so $(DESTDIR)$(PREFIX)/lib/libbpfx.so.0
 	ln -sf libbpfx.so.0 $(DESTDIR)$(PREFIX)/lib/libbpfx.so
 	install -m 644 include/bpfx/bpfx.h $(DESTDIR)$(PREFIX)/include/bpfx/
+	install -m 644 include/bpfx/bpf/*.h $(DESTDIR)$(PREFIX)/include/bpfx/bpf/
 	install -m 755 $(BUILD)/bpfx $(DESTDIR)$(PREFIX)/bin/
 	ln -sf bpfx $(DESTDIR)$(PREFIX)/bin/bpfx_conformance_plugin
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' src/libbpfx.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libbpfx.pc
