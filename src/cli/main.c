@@ -19,6 +19,8 @@ static void usage(FILE *out)
 		"  disasm OBJ [--prog NAME]   disassemble the linked programs\n"
 		"  diff OBJ [--prog NAME] [--data FILE] [--ctx FILE]\n"
 		"                             compare the engines and the kernel\n"
+		"  jit --dump OBJ [--prog NAME]\n"
+		"                             the JIT's code, disassembled\n"
 		"  conformance-plugin [HEX_MEM] [--engine E] [--elf]\n"
 		"                             the BPF conformance suite's plugin\n");
 }
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 		return cmd_disasm(argc - 1, argv + 1);
 	if (!strcmp(cmd, "diff"))
 		return cmd_diff(argc - 1, argv + 1);
+	if (!strcmp(cmd, "jit"))
+		return cmd_jit(argc - 1, argv + 1);
 	if (!strcmp(cmd, "conformance-plugin"))
 		return cmd_conformance_plugin(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
