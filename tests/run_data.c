@@ -9,9 +9,11 @@
  * "-- mem" the input memory as hex bytes, "-- result" the expected r0 (hex
  * with 0x, or decimal, possibly negative), "-- error" a text the error
  * message must contain. Other sections ("-- c", "-- no register offset")
- * are ignored. One file may hold several cases: an "-- asm", "-- raw" or
- * "-- mem" that follows a case's result or error starts the next case, and
- * the last "#" comment line before a case names it in failure reports.
+ * are ignored. The corpus keeps one case per file, as the suite does, so
+ * its runner can take the same files (tests/data/TOPIC/NNN-name.data, with
+ * TOPIC/README describing the topic); a file holding several cases is
+ * still read (an "-- asm", "-- raw" or "-- mem" after a result or error
+ * starts the next one), and a "#" comment line names a case in reports.
  *
  * Each case is assembled once and run with bpfx_run_raw() (r1 = a fresh
  * writable copy of the memory, r2 = its length) on each engine of the list
