@@ -1,19 +1,2371 @@
 /*
- * The verifier (work in progress): accepts every program.
+ * The verifier: proves a linked program safe before any engine runs it,
+ * the way the kernel's verifier does, with the kernel's messages.
+ *
+ * Design. Abstract interpretation walks the program's paths one at a
+ * time, depth first. The state of a path is its call frames (registers
+ * and 512 bytes of stack each: spilled registers per 8-byte slot, the
+ * other bytes invalid, written or zero), the references it holds
+ * (ringbuf samples), its spin lock and its RCU and preemption sections.
+ * A register is a scalar (tnum plus signed and unsigned 32/64-bit
+ * ranges, scalar.c) or a typed pointer with a fixed and a variable
+ * offset. A conditional jump whose outcome the state does not decide
+ * queues the other side as a new path and refines both.
+ *
+ * Pruning. At jump targets, after branches and at subprogram entries the
+ * verifier keeps the states it has seen. A path whose state is covered by
+ * a finished one there (every register and stack slot of the old state
+ * allows at least what the new one holds; registers dead at that point,
+ * from a static liveness pass, are ignored) is safe and stops. A state
+ * still being explored that equals the new one exactly means the loop
+ * made no progress: "infinite loop detected at insn N". Bounded loops are
+ * simply explored, up to the kernel's limit of 1,000,000 processed
+ * instructions.
+ *
+ * Subprograms: static ones are verified in their caller's context (a new
+ * frame); global ones are verified alone from their BTF signature and
+ * their calls only check the arguments. Callbacks (bpf_loop,
+ * for_each_map_elem) run in a frame above the helper's caller, re-entered
+ * until their state stops changing. calls.c has the helper prototypes,
+ * kfuncs, references and exceptions.
+ *
+ * bpfx is stricter than a privileged kernel in one place: reading stack
+ * bytes that were never written is rejected, as the kernel does for
+ * unprivileged loaders.
  */
-#include "internal.h"
+#define _GNU_SOURCE
+#include <time.h>
+
+#include "verifier/verifier.h"
+
+#define MAX_PROCESSED 1000000
+
+/* ---- log ---- */
+
+static void log_append(struct venv *env, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!env->log || !env->log_sz || env->log_len + 1 >= env->log_sz)
+		return;
+	if (n > env->log_sz - env->log_len - 1)
+		n = env->log_sz - env->log_len - 1;
+	memcpy(env->log + env->log_len, s, n);
+	env->log_len += n;
+	env->log[env->log_len] = '\0';
+}
+
+void vlog(struct venv *env, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+
+	if (!env->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_append(env, buf);
+}
+
+/* Messages may span lines as the kernel's do; the load error joins them. */
+int verr(struct venv *env, int err, const char *fmt, ...)
+{
+	char buf[512];
+	size_t n = strlen(env->msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	vlog(env, "%s\n", buf);
+	snprintf(env->msg + n, sizeof(env->msg) - n, "%s%s", n ? "; " : "",
+		 buf);
+	return err ? err : -EACCES;
+}
+
+static void log_source_line(struct venv *env, int insn)
+{
+	char line[256];
+
+	if (!env->log_level || !prog_source_line(env->prog, insn, line,
+						 sizeof(line)))
+		return;
+	if (!strcmp(line, env->last_line))
+		return;
+	snprintf(env->last_line, sizeof(env->last_line), "%s", line);
+	vlog(env, "; %s\n", line);
+}
+
+static void log_reg(struct venv *env, char *out, size_t sz,
+		    const struct vreg *r)
+{
+	char t[48];
+
+	if (r->type == SCALAR_VALUE) {
+		if (tnum_is_const(r->var_off)) {
+			snprintf(out, sz, "%lld", (long long)r->var_off.value);
+			return;
+		}
+		size_t n = snprintf(out, sz, "scalar(");
+		bool first = true;
+#define FIELD(cond, ...)                                                       \
+	if ((cond) && n < sz) {                                                \
+		n += snprintf(out + n, sz - n, "%s", first ? "" : ",");        \
+		if (n < sz)                                                    \
+			n += snprintf(out + n, sz - n, __VA_ARGS__);           \
+		first = false;                                                 \
+	}
+		FIELD(r->id, "id=%u", r->id);
+		FIELD(r->smin != INT64_MIN, "smin=%lld", (long long)r->smin);
+		FIELD(r->smax != INT64_MAX, "smax=%lld", (long long)r->smax);
+		FIELD(r->umin, "umin=%llu", (unsigned long long)r->umin);
+		FIELD(r->umax != UINT64_MAX, "umax=%llu",
+		      (unsigned long long)r->umax);
+		FIELD(r->var_off.mask != ~0ULL, "var_off=(%#llx; %#llx)",
+		      (unsigned long long)r->var_off.value,
+		      (unsigned long long)r->var_off.mask);
+		if (n < sz)
+			snprintf(out + n, sz - n, ")");
+		return;
+	}
+	reg_fmt(r, t, sizeof(t));
+	if (r->type == PTR_TO_STACK) {
+		snprintf(out, sz, "fp%d", r->off);
+		return;
+	}
+	size_t n = snprintf(out, sz, "%s(", t);
+	bool first = true;
+	FIELD(r->id, "id=%u", r->id);
+	FIELD(r->ref_obj_id, "ref_obj_id=%u", r->ref_obj_id);
+	FIELD(r->map, "map=%s,ks=%u,vs=%u", r->map->name, r->map->key_size,
+	      r->map->value_size);
+	FIELD(r->off, "off=%d", r->off);
+	FIELD(r->type == PTR_TO_PACKET || r->type == PTR_TO_PACKET_META,
+	      "r=%d", r->range);
+	FIELD(r->type == PTR_TO_MEM, "sz=%u", r->mem_size);
+	FIELD(!tnum_is_const(r->var_off), "var_off=(%#llx; %#llx)",
+	      (unsigned long long)r->var_off.value,
+	      (unsigned long long)r->var_off.mask);
+#undef FIELD
+	if (n < sz)
+		snprintf(out + n, sz - n, ")");
+}
+
+static void log_state(struct venv *env, const struct vstate *st)
+{
+	char line[4096], r[160];
+	size_t n = 0;
+
+	for (int f = 0; f <= st->curframe; f++) {
+		const struct vframe *fr = st->frame[f];
+
+		if (st->curframe)
+			n += snprintf(line + n, sizeof(line) - n, "%sframe%d:",
+				      f ? " " : "", f);
+		for (int i = 0; i < 11 && n < sizeof(line); i++) {
+			if (fr->regs[i].type == NOT_INIT)
+				continue;
+			log_reg(env, r, sizeof(r), &fr->regs[i]);
+			n += snprintf(line + n, sizeof(line) - n, " R%d=%s", i, r);
+		}
+		for (int k = SLOTS - 1; k >= 0 && n < sizeof(line); k--) {
+			const u8 *t = &fr->stype[k * 8];
+			char kinds[9];
+			bool any = false;
+
+			if (t[0] == STACK_SPILL) {
+				log_reg(env, r, sizeof(r), &fr->spill[k]);
+				n += snprintf(line + n, sizeof(line) - n,
+					      " fp%d=%s", k * 8 - MAX_BPF_STACK, r);
+				continue;
+			}
+			for (int b = 0; b < 8; b++) {
+				kinds[7 - b] = "?mz"[t[b] > 2 ? 0 : t[b]];
+				any |= t[b] != STACK_INVALID;
+			}
+			kinds[8] = 0;
+			if (any)
+				n += snprintf(line + n, sizeof(line) - n,
+					      " fp%d=%s", k * 8 - MAX_BPF_STACK,
+					      kinds);
+		}
+	}
+	vlog(env, "%s\n", line[0] == ' ' ? line + 1 : line);
+}
+
+static void log_insn(struct venv *env, int idx)
+{
+	char text[128];
+
+	if (!env->log_level)
+		return;
+	log_source_line(env, idx);
+	isa_disasm(env->insns, idx, env->cnt, text, sizeof(text));
+	vlog(env, "%d: (%02x) %s\n", idx, env->insns[idx].code, text);
+}
+
+/* ---- states ---- */
+
+struct vstate *state_dup(const struct vstate *st)
+{
+	struct vstate *n = malloc(sizeof(*n));
+
+	if (!n)
+		return NULL;
+	*n = *st;
+	for (int f = 0; f <= st->curframe; f++) {
+		n->frame[f] = malloc(sizeof(struct vframe));
+		if (!n->frame[f]) {
+			n->curframe = f - 1;
+			state_free(n);
+			return NULL;
+		}
+		*n->frame[f] = *st->frame[f];
+	}
+	for (int f = st->curframe + 1; f < BPFX_MAX_CALL_FRAMES; f++)
+		n->frame[f] = NULL;
+	return n;
+}
+
+void state_free(struct vstate *st)
+{
+	if (!st)
+		return;
+	for (int f = 0; f <= st->curframe; f++)
+		free(st->frame[f]);
+	free(st);
+}
+
+void init_frame(struct vframe *f, int callsite, int subprog, int frameno)
+{
+	memset(f, 0, sizeof(*f));
+	f->callsite = callsite;
+	f->subprog = subprog;
+	f->regs[BPF_REG_10].type = PTR_TO_STACK;
+	f->regs[BPF_REG_10].frameno = frameno;
+	f->regs[BPF_REG_10].var_off = tnum_const(0);
+	reg_mark_known(&(struct vreg){ 0 }, 0);
+}
+
+int push_state(struct venv *env, struct vstate *st, int insn)
+{
+	if (env->todo_cnt == env->todo_cap) {
+		size_t cap = env->todo_cap ? env->todo_cap * 2 : 64;
+		struct vstate **t = realloc(env->todo, cap * sizeof(*t));
+
+		if (!t)
+			return -ENOMEM;
+		env->todo = t;
+		env->todo_cap = cap;
+	}
+	if (env->todo_cnt > 8192)
+		return verr(env, -E2BIG,
+			    "The sequence of %zu jumps is too complex.",
+			    env->todo_cnt);
+	st->insn = insn;
+	env->todo[env->todo_cnt++] = st;
+	return 0;
+}
+
+/* A path ended (exit or pruned): the states it passed are one branch
+ * closer to finished. */
+static void branch_done(struct vstate *st)
+{
+	while (st) {
+		if (st->branches)
+			st->branches--;
+		if (st->branches)
+			break;
+		st = st->parent;
+	}
+}
+
+/* ---- liveness: registers read before written from each insn on ---- */
+
+static bool is_cond_jmp(const struct bpf_insn *insn)
+{
+	u8 cls = BPF_CLASS(insn->code), op = BPF_OP(insn->code);
+
+	return (cls == BPF_JMP || cls == BPF_JMP32) && op != BPF_JA &&
+	       op != BPF_CALL && op != BPF_EXIT;
+}
+
+static void insn_use_def(struct venv *env, int i, u16 *use, u16 *def)
+{
+	const struct bpf_insn *in = &env->insns[i];
+	u8 cls = BPF_CLASS(in->code);
+	u16 d = 1u << in->dst_reg, s = 1u << in->src_reg;
+
+	*use = 0;
+	*def = 0;
+	switch (cls) {
+	case BPF_ALU:
+	case BPF_ALU64:
+		if (BPF_OP(in->code) == BPF_MOV) {
+			*use = BPF_SRC(in->code) == BPF_X ? s : 0;
+		} else {
+			*use = d | (BPF_SRC(in->code) == BPF_X ? s : 0);
+		}
+		*def = d;
+		break;
+	case BPF_LDX:
+		*use = s;
+		*def = d;
+		break;
+	case BPF_ST:
+		*use = d;
+		break;
+	case BPF_STX:
+		*use = d | s;
+		if (BPF_MODE(in->code) == BPF_ATOMIC) {
+			if (in->imm == BPF_CMPXCHG) {
+				*use |= 1;
+				*def = 1;
+			} else if (in->imm & BPF_FETCH) {
+				*def = s;
+			}
+		}
+		break;
+	case BPF_LD:
+		if (BPF_MODE(in->code) == BPF_IMM) {
+			*def = d;
+		} else {
+			*use = (1u << 6) | (BPF_MODE(in->code) == BPF_IND ? s : 0);
+			*def = 0x3f;
+		}
+		break;
+	case BPF_JMP:
+	case BPF_JMP32:
+		if (BPF_OP(in->code) == BPF_CALL) {
+			*use = 0x3e;
+			*def = 0x3f;
+		} else if (BPF_OP(in->code) == BPF_EXIT) {
+			*use = 1;
+		} else if (BPF_OP(in->code) != BPF_JA) {
+			*use = d | (BPF_SRC(in->code) == BPF_X ? s : 0);
+		}
+		break;
+	}
+	*use |= 1u << 10;
+}
+
+static int jmp_target(const struct bpf_insn *in, int i)
+{
+	if (in->code == (BPF_JMP32 | BPF_JA))
+		return i + 1 + in->imm;
+	return i + 1 + in->off;
+}
+
+static void compute_liveness(struct venv *env)
+{
+	size_t n = env->cnt;
+	bool changed = true;
+
+	for (int round = 0; changed && round < 1000; round++) {
+		changed = false;
+		for (int i = (int)n - 1; i >= 0; i--) {
+			const struct bpf_insn *in = &env->insns[i];
+			u16 use, def, out = 0, live;
+			u8 cls = BPF_CLASS(in->code);
+
+			if (i > 0 && env->insns[i - 1].code ==
+					     (BPF_LD | BPF_IMM | BPF_DW))
+				continue;
+			insn_use_def(env, i, &use, &def);
+			if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			    BPF_OP(in->code) == BPF_EXIT) {
+				out = 0;
+			} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+				   BPF_OP(in->code) == BPF_JA) {
+				int t = jmp_target(in, i);
+				out = t >= 0 && (size_t)t < n ? env->live[t] : 0;
+			} else {
+				int next = i + (in->code == (BPF_LD | BPF_IMM |
+							     BPF_DW) ? 2 : 1);
+				out = (size_t)next < n ? env->live[next] : 0;
+				if (is_cond_jmp(in)) {
+					int t = jmp_target(in, i);
+					if (t >= 0 && (size_t)t < n)
+						out |= env->live[t];
+				}
+			}
+			live = use | (out & ~def);
+			if (live != env->live[i]) {
+				env->live[i] = live;
+				changed = true;
+			}
+		}
+	}
+}
+
+/* ---- state comparison ---- */
+
+struct idmap {
+	u32 old[64], cur[64];
+	int cnt;
+};
+
+static bool check_ids(struct idmap *m, u32 old, u32 cur)
+{
+	if (!old && !cur)
+		return true;
+	if (!old || !cur)
+		return false;
+	for (int i = 0; i < m->cnt; i++) {
+		if (m->old[i] == old)
+			return m->cur[i] == cur;
+		if (m->cur[i] == cur)
+			return false;
+	}
+	if (m->cnt == 64)
+		return false;
+	m->old[m->cnt] = old;
+	m->cur[m->cnt++] = cur;
+	return true;
+}
+
+static bool regs_exact(const struct vreg *a, const struct vreg *b,
+		       struct idmap *m)
+{
+	return a->type == b->type && a->flags == b->flags &&
+	       a->off == b->off && a->map == b->map &&
+	       a->mem_size == b->mem_size && a->range == b->range &&
+	       a->frameno == b->frameno && a->subprog == b->subprog &&
+	       a->var_off.value == b->var_off.value &&
+	       a->var_off.mask == b->var_off.mask && a->smin == b->smin &&
+	       a->smax == b->smax && a->umin == b->umin &&
+	       a->umax == b->umax && a->s32_min == b->s32_min &&
+	       a->s32_max == b->s32_max && a->u32_min == b->u32_min &&
+	       a->u32_max == b->u32_max && check_ids(m, a->id, b->id) &&
+	       check_ids(m, a->ref_obj_id, b->ref_obj_id);
+}
+
+/* Whether whatever is safe with OLD is safe with CUR. */
+static bool regsafe(const struct vreg *old, const struct vreg *cur,
+		    struct idmap *m, bool exact)
+{
+	if (exact)
+		return regs_exact(old, cur, m);
+	if (old->type == NOT_INIT)
+		return true;
+	if (cur->type != old->type)
+		return false;
+	switch (old->type) {
+	case SCALAR_VALUE:
+		if (!scalar_within(old, cur))
+			return false;
+		return !old->id || check_ids(m, old->id, cur->id);
+	case PTR_TO_PACKET:
+	case PTR_TO_PACKET_META:
+		if (cur->range < old->range || old->off != cur->off)
+			return false;
+		return scalar_within(old, cur) && check_ids(m, old->id, cur->id);
+	default:
+		return old->flags == cur->flags && old->off == cur->off &&
+		       old->map == cur->map && old->mem_size == cur->mem_size &&
+		       old->frameno == cur->frameno &&
+		       old->subprog == cur->subprog &&
+		       scalar_within(old, cur) &&
+		       check_ids(m, old->id, cur->id) &&
+		       check_ids(m, old->ref_obj_id, cur->ref_obj_id);
+	}
+}
+
+static bool stacksafe(const struct vframe *old, const struct vframe *cur,
+		      struct idmap *m, bool exact)
+{
+	for (int k = 0; k < SLOTS; k++) {
+		const u8 *ot = &old->stype[k * 8], *ct = &cur->stype[k * 8];
+
+		if (exact) {
+			if (memcmp(ot, ct, 8))
+				return false;
+			if (ot[0] == STACK_SPILL &&
+			    !regs_exact(&old->spill[k], &cur->spill[k], m))
+				return false;
+			continue;
+		}
+		if (ot[0] == STACK_SPILL) {
+			if (ct[0] != STACK_SPILL)
+				return false;
+			if (!regsafe(&old->spill[k], &cur->spill[k], m, false))
+				return false;
+			continue;
+		}
+		for (int b = 0; b < 8; b++) {
+			u8 o = ot[b], c = ct[b];
+
+			if (o == STACK_INVALID)
+				continue;
+			if (c == STACK_INVALID)
+				return false;
+			if (o == STACK_MISC) {
+				if (c == STACK_SPILL &&
+				    cur->spill[k].type != SCALAR_VALUE)
+					return false;
+				continue;
+			}
+			/* old zero */
+			if (c == STACK_ZERO)
+				continue;
+			if (c == STACK_SPILL &&
+			    reg_is_const(&cur->spill[k]) &&
+			    cur->spill[k].var_off.value == 0)
+				continue;
+			return false;
+		}
+	}
+	return true;
+}
+
+static bool states_equal(struct venv *env, const struct vstate *old,
+			 const struct vstate *cur, int insn, bool exact)
+{
+	struct idmap m = { .cnt = 0 };
+
+	if (old->curframe != cur->curframe || old->ref_cnt != cur->ref_cnt ||
+	    old->lock_id != cur->lock_id || old->lock_map != cur->lock_map ||
+	    old->lock_off != cur->lock_off ||
+	    old->rcu_depth != cur->rcu_depth ||
+	    old->preempt_depth != cur->preempt_depth)
+		return false;
+	for (int i = 0; i < old->ref_cnt; i++)
+		if (!check_ids(&m, old->refs[i].id, cur->refs[i].id))
+			return false;
+	for (int f = old->curframe; f >= 0; f--) {
+		const struct vframe *of = old->frame[f], *cf = cur->frame[f];
+		u16 live;
+
+		if (of->callsite != cf->callsite || of->is_callback != cf->is_callback)
+			return false;
+		if (f == old->curframe)
+			live = env->live[insn];
+		else
+			live = env->live[old->frame[f + 1]->callsite + 1] & ~0x3f;
+		for (int r = 0; r < 11; r++) {
+			if (!exact && !(live & (1u << r)))
+				continue;
+			if (!regsafe(&of->regs[r], &cf->regs[r], &m, exact))
+				return false;
+		}
+		if (!stacksafe(of, cf, &m, exact))
+			return false;
+	}
+	return true;
+}
+
+/* Returns 1 when the path can stop (covered), 0 to go on, <0 on error. */
+static int is_state_visited(struct venv *env, int insn)
+{
+	struct vstate *cur = env->cur;
+	struct explored *e;
+	struct vframe *fr = cur->frame[cur->curframe];
+	/* a callback's entry on a later iteration: covered by the first
+	 * iteration's entry state, the loop invariant holds */
+	bool callback_entry = cur->callback_entry ||
+			      (fr->is_callback &&
+			       (u32)insn == env->sub[fr->subprog].start);
+	bool add = true;
+
+	cur->callback_entry = false;
+	if (!env->prune_point[insn])
+		return 0;
+	for (e = env->expl[insn]; e; e = e->next) {
+		if (e->st->branches) {
+			if (callback_entry &&
+			    states_equal(env, e->st, cur, insn, false))
+				goto hit;
+			if (states_equal(env, e->st, cur, insn, true)) {
+				log_source_line(env, insn);
+				vlog(env, "cur state: ");
+				log_state(env, cur);
+				vlog(env, "old state: ");
+				log_state(env, e->st);
+				env->err_insn = insn;
+				return verr(env, -EINVAL,
+					    "infinite loop detected at insn %d",
+					    insn);
+			}
+			continue;
+		}
+		if (states_equal(env, e->st, cur, insn, false))
+			goto hit;
+		e->miss++;
+	}
+	if (env->states_at[insn] > 64)
+		add = false;
+	if (!add)
+		return 0;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->st = state_dup(cur);
+	if (!e->st) {
+		free(e);
+		return -ENOMEM;
+	}
+	e->st->branches = 1;
+	e->st->parent = cur->parent;
+	e->st->insn = insn;
+	cur->parent = e->st;
+	e->next = env->expl[insn];
+	env->expl[insn] = e;
+	env->states_at[insn]++;
+	env->total_states++;
+	env->cur_states++;
+	env->peak_states = MAX(env->peak_states, env->cur_states);
+	env->max_states_per_insn =
+		MAX(env->max_states_per_insn, env->states_at[insn]);
+	return 0;
+hit:
+	e->hit++;
+	if (env->log_level > 1)
+		vlog(env, "%d: safe\n", insn);
+	return 1;
+}
+
+/* ---- registers ---- */
+
+int check_reg_read(struct venv *env, int regno)
+{
+	if (cur_regs(env)[regno].type == NOT_INIT)
+		return verr(env, 0, "R%d !read_ok", regno);
+	return 0;
+}
+
+static bool is_pointer(const struct vreg *r)
+{
+	return r->type != SCALAR_VALUE && r->type != NOT_INIT;
+}
+
+static bool is_pkt(const struct vreg *r)
+{
+	return r->type == PTR_TO_PACKET || r->type == PTR_TO_PACKET_META;
+}
+
+/* Every register and spilled register of the state, for propagation. */
+#define FOR_EACH_REG(st, r, ...)                                              \
+	for (int _f = 0; _f <= (st)->curframe; _f++) {                          \
+		struct vframe *_fr = (st)->frame[_f];                          \
+		for (int _i = 0; _i < 11; _i++) {                              \
+			struct vreg *r = &_fr->regs[_i];                       \
+			__VA_ARGS__;                                           \
+		}                                                              \
+		for (int _k = 0; _k < SLOTS; _k++) {                           \
+			if (_fr->stype[_k * 8] != STACK_SPILL)                 \
+				continue;                                      \
+			struct vreg *r = &_fr->spill[_k];                      \
+			__VA_ARGS__;                                           \
+		}                                                              \
+	}
+
+void mark_ptr_not_null(struct venv *env, u32 id, bool is_null)
+{
+	struct vstate *st = env->cur;
+	u32 ref = 0;
+
+	FOR_EACH_REG(st, r, {
+		if (r->id == id && (r->flags & VREG_MAYBE_NULL) &&
+		    r->type != SCALAR_VALUE) {
+			if (r->ref_obj_id)
+				ref = r->ref_obj_id;
+			if (is_null) {
+				reg_mark_known(r, 0);
+			} else {
+				r->flags &= ~VREG_MAYBE_NULL;
+			}
+		}
+	});
+	if (is_null && ref) {
+		/* a NULL sample holds nothing */
+		for (int i = 0; i < st->ref_cnt; i++)
+			if (st->refs[i].id == ref) {
+				st->refs[i] = st->refs[--st->ref_cnt];
+				break;
+			}
+	}
+}
+
+void clear_pkt_pointers(struct venv *env)
+{
+	struct vstate *st = env->cur;
+
+	FOR_EACH_REG(st, r, {
+		if (is_pkt(r) || r->type == PTR_TO_PACKET_END)
+			reg_mark_unknown(r);
+	});
+}
+
+static void sync_linked_scalars(struct venv *env, const struct vreg *known)
+{
+	struct vstate *st = env->cur;
+
+	if (!known->id || known->type != SCALAR_VALUE)
+		return;
+	FOR_EACH_REG(st, r, {
+		if (r->type == SCALAR_VALUE && r->id == known->id)
+			*r = *known;
+	});
+}
+
+/* ---- ctx access per program type ---- */
+
+enum { CTX_BAD = 0, CTX_SCALAR, CTX_PKT, CTX_PKT_END, CTX_PKT_META,
+       CTX_SOCK };
+
+static int skb_ctx_access(u32 type, int off, int size, bool write)
+{
+	bool tc = type == BPF_PROG_TYPE_SCHED_CLS ||
+		  type == BPF_PROG_TYPE_SCHED_ACT;
+	bool direct = tc || type == BPF_PROG_TYPE_LWT_IN ||
+		      type == BPF_PROG_TYPE_LWT_OUT ||
+		      type == BPF_PROG_TYPE_LWT_XMIT ||
+		      type == BPF_PROG_TYPE_SK_SKB ||
+		      type == BPF_PROG_TYPE_CGROUP_SKB;
+	int end = off + size;
+
+	if (off < 0 || off >= 192 || off % size)
+		return CTX_BAD;
+	if (off >= 48 && end <= 68) { /* cb[] */
+		return type == BPF_PROG_TYPE_CGROUP_SKB && write ? CTX_BAD
+								 : CTX_SCALAR;
+	}
+	if (write) {
+		if (size > 4 && off != 152)
+			return CTX_BAD;
+		switch (off & ~3) {
+		case 8: /* mark */
+		case 32: /* priority */
+			return CTX_SCALAR;
+		case 12: /* queue_mapping */
+		case 44: /* tc_index */
+		case 72: /* tc_classid */
+			return tc ? CTX_SCALAR : CTX_BAD;
+		case 152: /* tstamp */
+			return tc && size == 8 ? CTX_SCALAR : CTX_BAD;
+		}
+		return CTX_BAD;
+	}
+	switch (off) {
+	case 76:
+		return direct && size == 4 ? CTX_PKT : CTX_BAD;
+	case 80:
+		return direct && size == 4 ? CTX_PKT_END : CTX_BAD;
+	case 140:
+		return tc && size == 4 ? CTX_PKT_META : CTX_BAD;
+	case 144: /* flow_keys */
+		return CTX_BAD;
+	case 152:
+	case 184:
+		return size == 8 ? CTX_SCALAR : CTX_BAD;
+	case 168: /* sk */
+		return size == 8 ? CTX_SOCK : CTX_BAD;
+	}
+	if (size == 8)
+		return CTX_BAD;
+	if (off >= 76 && off < 84)
+		return CTX_BAD;
+	if (off >= 140 && off < 192 && !(off >= 160 && off < 168) &&
+	    !(off >= 176 && off < 184))
+		return CTX_BAD;
+	if (type == BPF_PROG_TYPE_SOCKET_FILTER && off == 72)
+		return CTX_BAD;
+	return CTX_SCALAR;
+}
+
+static int xdp_ctx_access(int off, int size, bool write)
+{
+	if (write || off < 0 || off >= 24 || off % size)
+		return CTX_BAD;
+	switch (off) {
+	case 0:
+		return size == 4 ? CTX_PKT : CTX_BAD;
+	case 4:
+		return size == 4 ? CTX_PKT_END : CTX_BAD;
+	case 8:
+		return size == 4 ? CTX_PKT_META : CTX_BAD;
+	}
+	return size <= 4 ? CTX_SCALAR : CTX_BAD;
+}
+
+static int ctx_access(u32 type, int off, int size, bool write)
+{
+	switch (type) {
+	case BPF_PROG_TYPE_SOCKET_FILTER:
+	case BPF_PROG_TYPE_SCHED_CLS:
+	case BPF_PROG_TYPE_SCHED_ACT:
+	case BPF_PROG_TYPE_CGROUP_SKB:
+	case BPF_PROG_TYPE_LWT_IN:
+	case BPF_PROG_TYPE_LWT_OUT:
+	case BPF_PROG_TYPE_LWT_XMIT:
+	case BPF_PROG_TYPE_SK_SKB:
+		return skb_ctx_access(type, off, size, write);
+	case BPF_PROG_TYPE_XDP:
+		return xdp_ctx_access(off, size, write);
+	case BPF_PROG_TYPE_SYSCALL:
+		return off >= 0 && off < 0xffff && !(off % size) ? CTX_SCALAR
+								 : CTX_BAD;
+	default:
+		/* types bpfx does not model field by field: in-range,
+		 * aligned accesses; the run-time checks still apply */
+		return off >= 0 && off < 0xffff ? CTX_SCALAR : CTX_BAD;
+	}
+}
+
+/* ---- memory access ---- */
+
+static int stack_frame_bytes(struct venv *env, const struct vreg *reg,
+			     struct vframe **fr)
+{
+	*fr = env->cur->frame[reg->frameno];
+	return 0;
+}
+
+static bool byte_is_zero_value(const struct vreg *v)
+{
+	return v && reg_is_const(v) && v->var_off.value == 0;
+}
+
+static void stack_write(struct vframe *fr, int off, int size,
+			const struct vreg *val)
+{
+	int idx = off + MAX_BPF_STACK;
+	int k = idx / 8;
+
+	if (size == 8 && !(idx % 8) && val) {
+		memset(&fr->stype[k * 8], STACK_SPILL, 8);
+		fr->spill[k] = *val;
+		return;
+	}
+	for (int b = idx; b < idx + size; b++) {
+		int slot = b / 8;
+
+		if (fr->stype[slot * 8] == STACK_SPILL) {
+			/* breaking a spill: the rest stays written data */
+			for (int j = 0; j < 8; j++)
+				fr->stype[slot * 8 + j] = STACK_MISC;
+		}
+	}
+	for (int b = idx; b < idx + size; b++)
+		fr->stype[b] = byte_is_zero_value(val) ? STACK_ZERO : STACK_MISC;
+}
+
+static int check_stack_access(struct venv *env, int regno,
+			      const struct vreg *reg, int off, int size,
+			      bool write, int value_regno, bool sign_ext,
+			      const struct vreg *value)
+{
+	struct vframe *fr;
+	s64 lo, hi;
+
+	stack_frame_bytes(env, reg, &fr);
+	if (!tnum_is_const(reg->var_off)) {
+		lo = reg->smin + reg->off + off;
+		hi = reg->smax + reg->off + off;
+		if (reg->smin == INT64_MIN || reg->smax == INT64_MAX ||
+		    lo < -MAX_BPF_STACK || hi + size > 0)
+			return verr(env, 0,
+				    "invalid unbounded variable-offset%s stack R%d",
+				    write ? " write to" : " read from", regno);
+		for (s64 b = lo; b < hi + size; b++) {
+			u8 *t = &fr->stype[b + MAX_BPF_STACK];
+			if (write) {
+				if (fr->stype[(b + MAX_BPF_STACK) & ~7] ==
+				    STACK_SPILL)
+					memset(&fr->stype[(b + MAX_BPF_STACK) & ~7],
+					       STACK_MISC, 8);
+				*t = STACK_MISC;
+			} else if (*t == STACK_INVALID) {
+				return verr(env, 0,
+					    "invalid variable-offset read from stack R%d var_off=(%#llx; %#llx) off=%d size=%d",
+					    regno,
+					    (unsigned long long)reg->var_off.value,
+					    (unsigned long long)reg->var_off.mask,
+					    off, size);
+			}
+		}
+		if (!write && value_regno >= 0)
+			reg_mark_unknown(&cur_regs(env)[value_regno]);
+		return 0;
+	}
+	lo = (s64)reg->var_off.value + reg->off + off;
+	if (lo < -MAX_BPF_STACK || lo + size > 0 || size <= 0)
+		return verr(env, 0, "invalid%s stack R%d off=%lld size=%d",
+			    write ? " write to" : " read from", regno,
+			    (long long)lo, size);
+	if (write) {
+		if (value && is_pointer(value) && (size != 8 || lo % 8))
+			value = NULL; /* part of a pointer: plain bytes */
+		stack_write(fr, lo, size, value);
+		return 0;
+	}
+	/* read */
+	int idx = lo + MAX_BPF_STACK, k = idx / 8;
+	struct vreg *dst = value_regno >= 0 ? &cur_regs(env)[value_regno]
+					    : NULL;
+
+	if (fr->stype[k * 8] == STACK_SPILL && idx % 8 == 0 && size == 8) {
+		if (dst)
+			*dst = fr->spill[k];
+		return 0;
+	}
+	int zeros = 0;
+	for (int i = 0; i < size; i++) {
+		u8 t = fr->stype[idx + i];
+		int slot = (idx + i) / 8;
+
+		if (t == STACK_SPILL) {
+			if (fr->spill[slot].type != SCALAR_VALUE)
+				return verr(env, 0,
+					    "invalid size of register fill");
+			if (byte_is_zero_value(&fr->spill[slot]))
+				zeros++;
+			continue;
+		}
+		if (t == STACK_ZERO) {
+			zeros++;
+			continue;
+		}
+		if (t == STACK_MISC)
+			continue;
+		return verr(env, 0, "invalid read from stack off %lld+%d size %d",
+			    (long long)lo, i, size);
+	}
+	if (dst) {
+		if (zeros == size)
+			reg_mark_known(dst, 0);
+		else if (fr->stype[idx] == STACK_SPILL && !sign_ext &&
+			 reg_is_const(&fr->spill[k]) && idx % 8 == 0) {
+			u64 v = fr->spill[k].var_off.value;
+			reg_mark_known(dst, size == 8 ? v :
+					    v & ((1ULL << (size * 8)) - 1));
+		} else {
+			reg_mark_unknown(dst);
+			if (!sign_ext && size < 8) {
+				dst->var_off = TNUM(0, (1ULL << (size * 8)) - 1);
+				reg_bounds_sync(dst);
+			}
+		}
+	}
+	return 0;
+}
+
+static int check_region(struct venv *env, int regno, const struct vreg *reg,
+			int off, int size, u32 mem_size, const char *what)
+{
+	s64 lo = reg->smin + reg->off + off;
+	s64 hi = (s64)reg->umax + reg->off + off;
+
+	if (reg->smin < 0 && !tnum_is_const(reg->var_off))
+		return verr(env, 0,
+			    "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+			    regno);
+	if (!tnum_is_const(reg->var_off) && reg->umax >= (1ULL << 29))
+		return verr(env, 0,
+			    "R%d unbounded memory access, make sure to bounds check any such access",
+			    regno);
+	if (tnum_is_const(reg->var_off))
+		lo = hi = (s64)reg->var_off.value + reg->off + off;
+	if (lo < 0 || size < 0 || hi + size > mem_size) {
+		s64 bad = lo < 0 ? lo : hi;
+		if (!tnum_is_const(reg->var_off))
+			verr(env, 0, "R%d %s value is outside of the allowed memory range",
+			     regno, lo < 0 ? "min" : "max");
+		if (!strcmp(what, "map value"))
+			return verr(env, 0,
+				    "invalid access to map value, value_size=%u off=%lld size=%d",
+				    mem_size, (long long)bad, size);
+		if (!strcmp(what, "map key"))
+			return verr(env, 0,
+				    "invalid access to map key, key_size=%u off=%lld size=%d",
+				    mem_size, (long long)bad, size);
+		return verr(env, 0,
+			    "invalid access to memory, mem_size=%u off=%lld size=%d",
+			    mem_size, (long long)bad, size);
+	}
+	return 0;
+}
+
+static int check_packet_access(struct venv *env, int regno,
+			       const struct vreg *reg, int off, int size)
+{
+	int o = off + reg->off;
+
+	if (reg->smin < 0)
+		return verr(env, 0,
+			    "R%d min value is negative, either use unsigned index or do a if (index >=0) check.",
+			    regno);
+	if (o < 0 || size <= 0 || o + size > reg->range)
+		return verr(env, 0,
+			    "invalid access to packet, off=%d size=%d, R%d(id=%u,off=%d,r=%d)",
+			    o, size, regno, reg->id, o, reg->range);
+	return 0;
+}
+
+static bool prog_may_write_packet(u32 type)
+{
+	return type == BPF_PROG_TYPE_SCHED_CLS ||
+	       type == BPF_PROG_TYPE_SCHED_ACT || type == BPF_PROG_TYPE_XDP ||
+	       type == BPF_PROG_TYPE_LWT_XMIT || type == BPF_PROG_TYPE_SK_SKB;
+}
+
+/* rodata reads give the value the program will see: a constant */
+static bool map_direct_read(const struct vreg *reg, int off, int size,
+			    u64 *val)
+{
+	struct bpfx_map *map = reg->map;
+	const u8 *src;
+	s64 o;
+
+	if (!map || !map->is_global_data || !map->rdonly_prog ||
+	    !tnum_is_const(reg->var_off))
+		return false;
+	o = (s64)reg->var_off.value + reg->off + off;
+	if (o < 0 || o + size > map->value_size)
+		return false;
+	src = map->mem ? map->mem : map->init_data;
+	if (!src)
+		return false;
+	*val = 0;
+	memcpy(val, src + o, size);
+	return true;
+}
+
+int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
+		     int size, bool write, int value_regno, bool sign_ext)
+{
+	struct vreg *regs = cur_regs(env);
+	struct vreg reg = regs[regno];
+	struct vreg *dst = value_regno >= 0 && !write ? &regs[value_regno]
+						      : NULL;
+	const struct vreg *val = write && value_regno >= 0 ? &regs[value_regno]
+							   : NULL;
+	char t[48];
+	int err = 0;
+
+	if (reg.type == NOT_INIT)
+		return verr(env, 0, "R%d !read_ok", regno);
+	if (reg.flags & VREG_MAYBE_NULL || reg.type == SCALAR_VALUE ||
+	    reg.type == PTR_TO_PACKET_END || reg.type == PTR_TO_FUNC) {
+		reg_fmt(&reg, t, sizeof(t));
+		return verr(env, 0, "R%d invalid mem access '%s'", regno, t);
+	}
+	switch (reg.type) {
+	case PTR_TO_STACK:
+		return check_stack_access(env, regno, &reg, off, size, write,
+					  value_regno, sign_ext, val);
+	case PTR_TO_MAP_VALUE:
+		if (write && reg.map->rdonly_prog)
+			return verr(env, 0,
+				    "write into map forbidden, value_size=%u off=%d size=%d",
+				    reg.map->value_size, reg.off + off, size);
+		err = check_region(env, regno, &reg, off, size,
+				   reg.map->value_size, "map value");
+		if (!err && dst) {
+			u64 v;
+			if (map_direct_read(&reg, off, size, &v) && !sign_ext)
+				reg_mark_known(dst, v);
+			else
+				goto unknown;
+		}
+		return err;
+	case PTR_TO_MAP_KEY:
+		if (write)
+			return verr(env, 0, "write to change key R%d not allowed",
+				    regno);
+		err = check_region(env, regno, &reg, off, size,
+				   reg.map->key_size, "map key");
+		break;
+	case PTR_TO_MEM:
+		if (write && (reg.flags & VREG_RDONLY))
+			return verr(env, 0, "cannot write into rdonly_mem");
+		err = check_region(env, regno, &reg, off, size, reg.mem_size,
+				   "mem");
+		break;
+	case PTR_TO_CTX: {
+		int kind;
+
+		if (!tnum_is_const(reg.var_off) || reg.var_off.value)
+			return verr(env, 0,
+				    "dereference of modified ctx ptr R%d off=%d disallowed",
+				    regno, reg.off);
+		kind = ctx_access(env->prog_type, reg.off + off, size, write);
+		if (kind == CTX_BAD)
+			return verr(env, 0,
+				    "invalid bpf_context access off=%d size=%d",
+				    reg.off + off, size);
+		if (dst) {
+			if (kind == CTX_SCALAR)
+				goto unknown;
+			memset(dst, 0, sizeof(*dst));
+			dst->var_off = tnum_const(0);
+			dst->type = kind == CTX_PKT ? PTR_TO_PACKET :
+				    kind == CTX_PKT_END ? PTR_TO_PACKET_END :
+				    kind == CTX_PKT_META ? PTR_TO_PACKET_META :
+							   PTR_TO_SOCK_COMMON;
+			if (kind == CTX_SOCK) {
+				dst->flags = VREG_MAYBE_NULL;
+				dst->id = ++env->id_gen;
+			}
+		}
+		return 0;
+	}
+	case PTR_TO_PACKET:
+	case PTR_TO_PACKET_META:
+		if (write && !prog_may_write_packet(env->prog_type))
+			return verr(env, 0, "cannot write into packet");
+		err = check_packet_access(env, regno, &reg, off, size);
+		break;
+	case PTR_TO_BTF_ID:
+	case PTR_TO_SOCK_COMMON:
+	case CONST_PTR_TO_MAP:
+		/* kernel objects: what the kernel's BTF allows is beyond
+		 * bpfx's model; reads are unknown scalars */
+		if (write) {
+			reg_fmt(&reg, t, sizeof(t));
+			return verr(env, 0, "R%d invalid mem access '%s'", regno,
+				    t);
+		}
+		break;
+	default:
+		reg_fmt(&reg, t, sizeof(t));
+		return verr(env, 0, "R%d invalid mem access '%s'", regno, t);
+	}
+	if (err || !dst)
+		return err;
+unknown:
+	reg_mark_unknown(dst);
+	if (!sign_ext && size < 8) {
+		dst->var_off = TNUM(0, (1ULL << (size * 8)) - 1);
+		reg_bounds_sync(dst);
+	} else if (sign_ext) {
+		s64 lo = -(1LL << (size * 8 - 1)), hi = (1LL << (size * 8 - 1)) - 1;
+		dst->smin = lo;
+		dst->smax = hi;
+		reg_bounds_sync(dst);
+	}
+	(void)insn_idx;
+	return 0;
+}
+
+/* ---- ALU ---- */
+
+static int check_alu(struct venv *env, const struct bpf_insn *insn)
+{
+	struct vreg *regs = cur_regs(env);
+	u8 op = BPF_OP(insn->code);
+	bool alu32 = BPF_CLASS(insn->code) == BPF_ALU;
+	struct vreg *dst = &regs[insn->dst_reg];
+	struct vreg src;
+	int err;
+
+	if (BPF_SRC(insn->code) == BPF_X && op != BPF_END && op != BPF_NEG) {
+		if ((err = check_reg_read(env, insn->src_reg)))
+			return err;
+		src = regs[insn->src_reg];
+	} else {
+		reg_mark_known(&src, alu32 ? (u64)(u32)insn->imm
+					   : (u64)(s64)insn->imm);
+	}
+	if (op != BPF_MOV && (err = check_reg_read(env, insn->dst_reg)))
+		return err;
+
+	if (op == BPF_MOV) {
+		if (insn->off && BPF_SRC(insn->code) == BPF_X) {
+			/* movsx */
+			if (is_pointer(&src)) {
+				reg_mark_unknown(dst);
+				return 0;
+			}
+			int bits = insn->off;
+			struct vreg r;
+			reg_mark_unknown(&r);
+			if (reg_is_const(&src)) {
+				s64 v = bits == 8 ? (s8)src.var_off.value :
+					bits == 16 ? (s16)src.var_off.value :
+						     (s32)src.var_off.value;
+				reg_mark_known(&r, alu32 ? (u64)(u32)v : (u64)v);
+			} else if (alu32) {
+				r.var_off = TNUM(0, 0xffffffffULL);
+				reg_bounds_sync(&r);
+			} else {
+				r.smin = -(1LL << (bits - 1));
+				r.smax = (1LL << (bits - 1)) - 1;
+				reg_bounds_sync(&r);
+			}
+			*dst = r;
+			return 0;
+		}
+		if (BPF_SRC(insn->code) == BPF_X && src.type == SCALAR_VALUE &&
+		    !alu32 && !src.id && !reg_is_const(&src)) {
+			/* linked scalars: a later bound on one holds for both */
+			regs[insn->src_reg].id = ++env->id_gen;
+			src.id = regs[insn->src_reg].id;
+		}
+		if (is_pointer(&src)) {
+			if (alu32) {
+				reg_mark_unknown(dst);
+				dst->var_off = TNUM(0, 0xffffffffULL);
+				reg_bounds_sync(dst);
+			} else {
+				*dst = src;
+			}
+			return 0;
+		}
+		scalar_alu(dst, &src, BPF_MOV, alu32);
+		return 0;
+	}
+	if (op == BPF_END || op == BPF_NEG) {
+		if (is_pointer(dst)) {
+			char t[48];
+			reg_fmt(dst, t, sizeof(t));
+			return verr(env, 0,
+				    "R%d pointer arithmetic on %s prohibited",
+				    insn->dst_reg, t);
+		}
+		if (op == BPF_NEG) {
+			struct vreg zero;
+			reg_mark_known(&zero, 0);
+			if (reg_is_const(dst)) {
+				u64 v = -dst->var_off.value;
+				reg_mark_known(dst, alu32 ? (u32)v : v);
+			} else {
+				reg_mark_unknown(dst);
+				if (alu32) {
+					dst->var_off = TNUM(0, 0xffffffffULL);
+					reg_bounds_sync(dst);
+				}
+			}
+			return 0;
+		}
+		/* byte swaps: only the width is known */
+		if (reg_is_const(dst)) {
+			u64 v = dst->var_off.value;
+			bool swap = BPF_CLASS(insn->code) == BPF_ALU64 ||
+				    BPF_SRC(insn->code) == BPF_TO_BE;
+			switch (insn->imm) {
+			case 16: v = swap ? __builtin_bswap16(v) : (u16)v; break;
+			case 32: v = swap ? __builtin_bswap32(v) : (u32)v; break;
+			default: v = swap ? __builtin_bswap64(v) : v; break;
+			}
+			reg_mark_known(dst, v);
+		} else {
+			reg_mark_unknown(dst);
+			if (insn->imm < 64) {
+				dst->var_off = TNUM(0, (1ULL << insn->imm) - 1);
+				reg_bounds_sync(dst);
+			}
+		}
+		return 0;
+	}
+	if (op == BPF_DIV || op == BPF_MOD) {
+		if (BPF_SRC(insn->code) == BPF_K && insn->imm == 0)
+			return verr(env, -EINVAL, "div by zero");
+	}
+
+	/* pointers */
+	if (is_pointer(dst) || is_pointer(&src)) {
+		char t[48];
+
+		if (is_pointer(dst) && is_pointer(&src)) {
+			if (op == BPF_SUB && !alu32) {
+				reg_mark_unknown(dst);
+				return 0;
+			}
+			const char *opname = op == BPF_ADD ? "+=" : op == BPF_SUB ? "-=" : "?=";
+			return verr(env, 0, "R%d pointer %s pointer prohibited",
+				    insn->dst_reg, opname);
+		}
+		if (alu32) {
+			if (op == BPF_SUB) {
+				reg_mark_unknown(dst);
+				return 0;
+			}
+			return verr(env, 0,
+				    "R%d 32-bit pointer arithmetic prohibited",
+				    insn->dst_reg);
+		}
+		struct vreg ptr = is_pointer(dst) ? *dst : src;
+		struct vreg off = is_pointer(dst) ? src : *dst;
+
+		if (op != BPF_ADD && !(op == BPF_SUB && is_pointer(dst))) {
+			static const char *const names[16] = {
+				[BPF_MUL >> 4] = "*=", [BPF_DIV >> 4] = "/=",
+				[BPF_OR >> 4] = "|=", [BPF_AND >> 4] = "&=",
+				[BPF_LSH >> 4] = "<<=", [BPF_RSH >> 4] = ">>=",
+				[BPF_MOD >> 4] = "%=", [BPF_XOR >> 4] = "^=",
+				[BPF_ARSH >> 4] = "s>>=", [BPF_SUB >> 4] = "-=",
+			};
+			const char *n = names[op >> 4] ? names[op >> 4] : "?";
+			if (op == BPF_AND || op == BPF_OR || op == BPF_XOR)
+				return verr(env, 0,
+					    "R%d bitwise operator %s on pointer prohibited",
+					    insn->dst_reg, n);
+			return verr(env, 0,
+				    "R%d pointer arithmetic with %s operator prohibited",
+				    insn->dst_reg, n);
+		}
+		reg_fmt(&ptr, t, sizeof(t));
+		if (ptr.flags & VREG_MAYBE_NULL)
+			return verr(env, 0,
+				    "R%d pointer arithmetic on %s prohibited, null-check it first",
+				    insn->dst_reg, t);
+		if (ptr.type == PTR_TO_PACKET_END ||
+		    ptr.type == CONST_PTR_TO_MAP ||
+		    ptr.type == PTR_TO_SOCK_COMMON || ptr.type == PTR_TO_FUNC)
+			return verr(env, 0, "R%d pointer arithmetic on %s prohibited",
+				    insn->dst_reg, t);
+		if (reg_is_const(&off)) {
+			s64 c = (s64)off.var_off.value;
+			if (op == BPF_SUB)
+				c = -c;
+			if (c < INT32_MIN / 2 || c > INT32_MAX / 2 ||
+			    (s64)ptr.off + c < INT32_MIN / 2 ||
+			    (s64)ptr.off + c > INT32_MAX / 2)
+				return verr(env, 0,
+					    "value %lld makes %s pointer be out of bounds",
+					    (long long)c, t);
+			ptr.off += (s32)c;
+		} else {
+			/* the kernel's check_reg_sane_offset() */
+			if (off.smin == INT64_MIN)
+				return verr(env, 0,
+					    "math between %s pointer and register with unbounded min value is not allowed",
+					    t);
+			if (off.smin <= -(1LL << 29) || off.smin >= (1LL << 29))
+				return verr(env, 0,
+					    "value %lld makes %s pointer be out of bounds",
+					    (long long)off.smin, t);
+			if (op == BPF_SUB) {
+				struct vreg zero;
+				reg_mark_known(&zero, 0);
+				scalar_alu(&zero, &off, BPF_SUB, false);
+				off = zero;
+			}
+			struct vreg var = ptr;
+			var.type = SCALAR_VALUE;
+			scalar_alu(&var, &off, BPF_ADD, false);
+			ptr.var_off = var.var_off;
+			ptr.smin = var.smin;
+			ptr.smax = var.smax;
+			ptr.umin = var.umin;
+			ptr.umax = var.umax;
+			ptr.s32_min = var.s32_min;
+			ptr.s32_max = var.s32_max;
+			ptr.u32_min = var.u32_min;
+			ptr.u32_max = var.u32_max;
+			if (is_pkt(&ptr)) {
+				ptr.id = ++env->id_gen;
+				ptr.range = 0;
+			}
+		}
+		*dst = ptr;
+		return 0;
+	}
+
+	if (insn->off == 1 && (op == BPF_DIV || op == BPF_MOD)) {
+		/* sdiv/smod */
+		if (reg_is_const(dst) && reg_is_const(&src) &&
+		    src.var_off.value) {
+			s64 a = alu32 ? (s32)dst->var_off.value : (s64)dst->var_off.value;
+			s64 b = alu32 ? (s32)src.var_off.value : (s64)src.var_off.value;
+			s64 v = b == -1 ? (op == BPF_DIV ? -a : 0) :
+				op == BPF_DIV ? a / b : a % b;
+			reg_mark_known(dst, alu32 ? (u64)(u32)v : (u64)v);
+		} else {
+			reg_mark_unknown(dst);
+			if (alu32) {
+				dst->var_off = TNUM(0, 0xffffffffULL);
+				reg_bounds_sync(dst);
+			}
+		}
+		return 0;
+	}
+	if ((op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) &&
+	    BPF_SRC(insn->code) == BPF_K &&
+	    (insn->imm < 0 || insn->imm >= (alu32 ? 32 : 64)))
+		return verr(env, -EINVAL, "invalid shift %d", insn->imm);
+	dst->id = 0;
+	scalar_alu(dst, &src, op, alu32);
+	return 0;
+}
+
+/* ---- conditional jumps ---- */
+
+static void pkt_range_from_cmp(struct venv *env, struct vreg *pkt,
+			       bool range_open)
+{
+	struct vstate *st = env->cur;
+	s32 range = pkt->off;
+	u32 id = pkt->id;
+	u8 type = pkt->type;
+
+	if (pkt->off < 0 || (pkt->off == 0 && range_open) ||
+	    pkt->umax > 0xffff || pkt->umax + pkt->off > 0xffff)
+		return;
+	if (range_open)
+		range--;
+	FOR_EACH_REG(st, r, {
+		if (r->type == type && r->id == id && r->range < range)
+			r->range = range;
+	});
+}
+
+/* Applies the facts of "a OP b holds" (a in regno ra, b in regno rb or an
+ * immediate) to the current state. */
+static void refine_branch(struct venv *env, int ra, int rb,
+			  struct vreg *immb, u8 op, bool is32)
+{
+	struct vreg *regs = cur_regs(env);
+	struct vreg *a = &regs[ra];
+	struct vreg *b = rb >= 0 ? &regs[rb] : immb;
+
+	/* packet pointer vs packet end */
+	if (!is32 && ((is_pkt(a) && b->type == PTR_TO_PACKET_END) ||
+		      (a->type == PTR_TO_PACKET_END && is_pkt(b)))) {
+		struct vreg *pkt = is_pkt(a) ? a : b;
+		u8 o = is_pkt(a) ? op : jmp_flip(op);
+
+		/* pkt OP end */
+		if (o == BPF_JLE)
+			pkt_range_from_cmp(env, pkt, false);
+		else if (o == BPF_JLT)
+			pkt_range_from_cmp(env, pkt, true);
+		return;
+	}
+	if (!is32 && is_pkt(a) && is_pkt(b) && a->type != b->type) {
+		/* data_meta OP data: meta's range by the same rule */
+		struct vreg *meta = a->type == PTR_TO_PACKET_META ? a : b;
+		u8 o = meta == a ? op : jmp_flip(op);
+		if (o == BPF_JLE)
+			pkt_range_from_cmp(env, meta, false);
+		else if (o == BPF_JLT)
+			pkt_range_from_cmp(env, meta, true);
+		return;
+	}
+	/* pointer that may be null vs 0 */
+	if ((op == BPF_JEQ || op == BPF_JNE) && !is32) {
+		if ((a->flags & VREG_MAYBE_NULL) && reg_is_const(b) &&
+		    b->type == SCALAR_VALUE && b->var_off.value == 0) {
+			mark_ptr_not_null(env, a->id, op == BPF_JEQ);
+			return;
+		}
+		if (b != immb && (b->flags & VREG_MAYBE_NULL) &&
+		    reg_is_const(a) && a->var_off.value == 0) {
+			mark_ptr_not_null(env, b->id, op == BPF_JEQ);
+			return;
+		}
+	}
+	if (a->type != SCALAR_VALUE || b->type != SCALAR_VALUE)
+		return;
+	if (op == BPF_JSET)
+		return;
+	scalar_refine(a, b, op, is32);
+	sync_linked_scalars(env, a);
+	if (rb >= 0)
+		sync_linked_scalars(env, b);
+}
+
+static int check_cond_jmp(struct venv *env, const struct bpf_insn *insn,
+			  int idx, int *next)
+{
+	struct vreg *regs = cur_regs(env);
+	u8 op = BPF_OP(insn->code);
+	bool is32 = BPF_CLASS(insn->code) == BPF_JMP32;
+	bool is_x = BPF_SRC(insn->code) == BPF_X;
+	struct vreg imm, a, b;
+	int target = idx + 1 + insn->off, taken = -1, err;
+
+	if ((err = check_reg_read(env, insn->dst_reg)))
+		return err;
+	if (is_x && (err = check_reg_read(env, insn->src_reg)))
+		return err;
+	reg_mark_known(&imm, is32 ? (u64)(u32)insn->imm : (u64)(s64)insn->imm);
+	a = regs[insn->dst_reg];
+	b = is_x ? regs[insn->src_reg] : imm;
+	if (a.type == SCALAR_VALUE && b.type == SCALAR_VALUE) {
+		taken = scalar_branch(&a, &b, op, is32);
+	} else if ((op == BPF_JEQ || op == BPF_JNE) && !is32) {
+		/* a non-null pointer is never 0 */
+		const struct vreg *p = is_pointer(&a) ? &a : &b;
+		const struct vreg *s = is_pointer(&a) ? &b : &a;
+		if (is_pointer(p) && !(p->flags & VREG_MAYBE_NULL) &&
+		    s->type == SCALAR_VALUE && reg_is_const(s) &&
+		    s->var_off.value == 0 && p->type != PTR_TO_PACKET_END &&
+		    !is_pkt(p))
+			taken = op == BPF_JNE;
+	}
+	if (taken == 1) {
+		*next = target;
+		return 0;
+	}
+	if (taken == 0) {
+		*next = idx + 1;
+		return 0;
+	}
+	/* both ways: the taken side is queued as a path of its own */
+	struct vstate *other = state_dup(env->cur), *saved = env->cur;
+	if (!other)
+		return -ENOMEM;
+	env->cur = other;
+	refine_branch(env, insn->dst_reg, is_x ? insn->src_reg : -1, &imm, op,
+		      is32);
+	env->cur = saved;
+	if (op != BPF_JSET) {
+		reg_mark_known(&imm, is32 ? (u64)(u32)insn->imm
+					  : (u64)(s64)insn->imm);
+		refine_branch(env, insn->dst_reg, is_x ? insn->src_reg : -1,
+			      &imm, jmp_invert(op), is32);
+	}
+	err = push_state(env, other, target);
+	if (err) {
+		state_free(other);
+		return err;
+	}
+	if (other->parent)
+		other->parent->branches++;
+	*next = idx + 1;
+	return 0;
+}
+
+/* ---- loads and stores ---- */
+
+static int check_ldimm64(struct venv *env, const struct bpf_insn *insn,
+			 int idx)
+{
+	struct vreg *dst = &cur_regs(env)[insn->dst_reg];
+	u64 v = (u32)insn->imm | ((u64)(u32)insn[1].imm << 32);
+
+	switch (insn->src_reg) {
+	case 0:
+		reg_mark_known(dst, v);
+		return 0;
+	case BPF_PSEUDO_MAP_IDX:
+	case BPF_PSEUDO_MAP_FD:
+	case BPF_PSEUDO_MAP_IDX_VALUE:
+	case BPF_PSEUDO_MAP_VALUE: {
+		struct bpfx_map *map = NULL;
+
+		if (insn->src_reg == BPF_PSEUDO_MAP_IDX ||
+		    insn->src_reg == BPF_PSEUDO_MAP_IDX_VALUE) {
+			if ((u32)insn->imm < env->prog->map_cnt)
+				map = env->prog->maps[insn->imm];
+		} else {
+			map = map_by_fd(insn->imm);
+		}
+		if (!map)
+			return verr(env, -EINVAL, "fd %d is not pointing to valid bpf_map",
+				    insn->imm);
+		memset(dst, 0, sizeof(*dst));
+		dst->map = map;
+		dst->var_off = tnum_const(0);
+		if (insn->src_reg == BPF_PSEUDO_MAP_IDX ||
+		    insn->src_reg == BPF_PSEUDO_MAP_FD) {
+			dst->type = CONST_PTR_TO_MAP;
+		} else {
+			dst->type = PTR_TO_MAP_VALUE;
+			dst->off = insn[1].imm;
+		}
+		return 0;
+	}
+	case BPF_PSEUDO_FUNC: {
+		int sub = find_subprog(env, idx + 1 + insn->imm);
+		memset(dst, 0, sizeof(*dst));
+		dst->type = PTR_TO_FUNC;
+		dst->subprog = sub;
+		dst->var_off = tnum_const(0);
+		return 0;
+	}
+	case BPF_PSEUDO_BTF_ID:
+		memset(dst, 0, sizeof(*dst));
+		dst->type = PTR_TO_BTF_ID;
+		dst->var_off = tnum_const(0);
+		return 0;
+	}
+	return verr(env, -EINVAL, "invalid BPF_LD_IMM insn");
+}
+
+static int insn_size(u8 code)
+{
+	switch (BPF_SIZE(code)) {
+	case BPF_B: return 1;
+	case BPF_H: return 2;
+	case BPF_W: return 4;
+	default: return 8;
+	}
+}
+
+static int check_atomic(struct venv *env, const struct bpf_insn *insn, int idx)
+{
+	struct vreg *regs = cur_regs(env);
+	int size = insn_size(insn->code), err;
+	struct vreg *ptr = &regs[insn->dst_reg];
+	char t[48];
+
+	if ((err = check_reg_read(env, insn->src_reg)) ||
+	    (err = check_reg_read(env, insn->dst_reg)))
+		return err;
+	if (insn->imm == BPF_CMPXCHG && (err = check_reg_read(env, 0)))
+		return err;
+	if (is_pointer(&regs[insn->src_reg]))
+		return verr(env, 0, "R%d leaks addr into mem", insn->src_reg);
+	if (ptr->type == PTR_TO_CTX || is_pkt(ptr) ||
+	    ptr->type == PTR_TO_BTF_ID) {
+		reg_fmt(ptr, t, sizeof(t));
+		return verr(env, 0, "BPF_ATOMIC stores into R%d %s is not allowed",
+			    insn->dst_reg, t);
+	}
+	err = check_mem_access(env, idx, insn->dst_reg, insn->off, size, false,
+			       -1, false);
+	if (!err)
+		err = check_mem_access(env, idx, insn->dst_reg, insn->off, size,
+				       true, -1, false);
+	if (err)
+		return err;
+	if (insn->imm == BPF_CMPXCHG) {
+		reg_mark_unknown(&regs[0]);
+		if (size == 4) {
+			regs[0].var_off = TNUM(0, 0xffffffffULL);
+			reg_bounds_sync(&regs[0]);
+		}
+	} else if (insn->imm & BPF_FETCH) {
+		reg_mark_unknown(&regs[insn->src_reg]);
+		if (size == 4) {
+			regs[insn->src_reg].var_off = TNUM(0, 0xffffffffULL);
+			reg_bounds_sync(&regs[insn->src_reg]);
+		}
+	}
+	return 0;
+}
+
+static int check_ld_abs(struct venv *env, const struct bpf_insn *insn)
+{
+	struct vreg *regs = cur_regs(env);
+	int err;
+
+	if (env->prog_type != BPF_PROG_TYPE_SOCKET_FILTER &&
+	    env->prog_type != BPF_PROG_TYPE_SCHED_CLS &&
+	    env->prog_type != BPF_PROG_TYPE_SCHED_ACT)
+		return verr(env, -EINVAL,
+			    "BPF_LD_[ABS|IND] instructions not allowed for this program type");
+	if ((err = check_reg_read(env, 6)))
+		return err;
+	if (regs[6].type != PTR_TO_CTX)
+		return verr(env, -EINVAL,
+			    "at the time of BPF_LD_ABS|IND R6 != pointer to skb");
+	if (BPF_MODE(insn->code) == BPF_IND &&
+	    (err = check_reg_read(env, insn->src_reg)))
+		return err;
+	if (env->cur->ref_cnt)
+		return verr(env, -EINVAL,
+			    "BPF_LD_[ABS|IND] cannot be mixed with socket references");
+	for (int i = 1; i <= 5; i++)
+		memset(&regs[i], 0, sizeof(regs[i]));
+	reg_mark_unknown(&regs[0]);
+	regs[0].var_off = TNUM(0, insn_size(insn->code) == 4 ? 0xffffffffULL :
+				  (1ULL << (insn_size(insn->code) * 8)) - 1);
+	reg_bounds_sync(&regs[0]);
+	return 0;
+}
+
+/* ---- exit ---- */
+
+bool ret_range_for_prog(u32 type, s32 *lo, s32 *hi)
+{
+	switch (type) {
+	case BPF_PROG_TYPE_CGROUP_SKB:
+	case BPF_PROG_TYPE_CGROUP_SOCK:
+	case BPF_PROG_TYPE_CGROUP_DEVICE:
+	case BPF_PROG_TYPE_CGROUP_SYSCTL:
+	case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+	case BPF_PROG_TYPE_SK_LOOKUP:
+		*lo = 0;
+		*hi = 1;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int check_return_code(struct venv *env, int regno, const char *where)
+{
+	struct vreg *r = &cur_regs(env)[regno];
+	s32 lo, hi;
+	char t[48];
+	u32 type = env->prog_type;
+
+	if (type == BPF_PROG_TYPE_CGROUP_SKB &&
+	    env->prog->expected_attach_type == BPF_CGROUP_INET_EGRESS) {
+		lo = 0;
+		hi = 3;
+	} else if (!ret_range_for_prog(type, &lo, &hi)) {
+		return 0;
+	}
+	if (r->type != SCALAR_VALUE) {
+		reg_fmt(r, t, sizeof(t));
+		return verr(env, -EINVAL,
+			    "%s the register R%d is not a known value (%s)",
+			    where, regno, t);
+	}
+	if (r->smin < lo || r->smax > hi) {
+		char buf[96] = "";
+		size_t n = 0;
+		if (r->smin > INT64_MIN)
+			n += snprintf(buf + n, sizeof(buf) - n, " smin=%lld",
+				      (long long)r->smin);
+		if (r->smax < INT64_MAX)
+			n += snprintf(buf + n, sizeof(buf) - n, " smax=%lld",
+				      (long long)r->smax);
+		if (!n)
+			snprintf(buf, sizeof(buf), " unknown scalar value");
+		return verr(env, -EINVAL,
+			    "%s the register R%d has%s should have been in [%d, %d]",
+			    where, regno, buf, lo, hi);
+	}
+	return 0;
+}
+
+int check_return_in_range(struct venv *env, int regno, const char *where)
+{
+	return check_return_code(env, regno, where);
+}
+
+/* Returns 1 when the path ends here, 0 with *next set to go on. */
+static int check_exit(struct venv *env, int idx, int *next)
+{
+	struct vstate *st = env->cur;
+	struct vframe *callee = cur_frame(env);
+	struct vreg *r0 = &callee->regs[0];
+	int err;
+
+	/* a static subprogram may return void: only its caller's reads of
+	 * R0 are checked */
+	if (r0->type == NOT_INIT && (st->curframe == 0 || callee->is_callback))
+		return verr(env, 0, "R0 !read_ok");
+	if (st->curframe == 0) {
+		const struct vsubprog *sp = &env->sub[callee->subprog];
+
+		if (sp->global && callee->subprog != 0 && !sp->is_exception_cb) {
+			if ((err = check_resource_leak(env, false, true,
+						       "BPF_EXIT instruction in global subprog")))
+				return err;
+			if (r0->type != SCALAR_VALUE && !sp->returns_void) {
+				char t[48];
+				reg_fmt(r0, t, sizeof(t));
+				return verr(env, -EINVAL,
+					    "At subprogram exit the register R0 is not a scalar value (%s)",
+					    t);
+			}
+			return 1;
+		}
+		if ((err = check_resource_leak(env, false, true,
+					       "BPF_EXIT instruction in main prog")))
+			return err;
+		if ((err = check_return_code(env, 0, "At program exit")))
+			return err;
+		return 1;
+	}
+	/* return to the caller */
+	if (r0->type == PTR_TO_STACK && r0->frameno == st->curframe)
+		return verr(env, -EINVAL,
+			    "cannot return stack pointer to the caller");
+	if (callee->is_callback) {
+		/* the callback's result goes to the helper, which may call
+		 * it again: run it again from here until nothing changes */
+		if (r0->type != SCALAR_VALUE)
+			return verr(env, -EINVAL,
+				    "At callback return the register R0 is not a known value (%s)",
+				    "ptr");
+		if (r0->smin < 0 || r0->smax > 1) {
+			char buf[96] = "";
+			size_t n = 0;
+			if (r0->smin > INT64_MIN)
+				n += snprintf(buf + n, sizeof(buf) - n,
+					      " smin=%lld", (long long)r0->smin);
+			if (r0->smax < INT64_MAX)
+				n += snprintf(buf + n, sizeof(buf) - n,
+					      " smax=%lld", (long long)r0->smax);
+			if (!n)
+				snprintf(buf, sizeof(buf), " unknown scalar value");
+			return verr(env, -EINVAL,
+				    "At callback return the register R0 has%s should have been in [0, 1]",
+				    buf);
+		}
+		int callsite = callee->callsite;
+		struct vstate *again = state_dup(st);
+		if (!again)
+			return -ENOMEM;
+		free(again->frame[again->curframe]);
+		again->frame[again->curframe] = NULL;
+		again->curframe--;
+		again->callback_entry = true;
+		/* re-entry: back at the helper call */
+		err = push_state(env, again, callsite);
+		if (err) {
+			state_free(again);
+			return err;
+		}
+		if (again->parent)
+			again->parent->branches++;
+		free(st->frame[st->curframe]);
+		st->frame[st->curframe] = NULL;
+		st->curframe--;
+		struct vreg *regs = cur_regs(env);
+		for (int i = 1; i <= 5; i++)
+			memset(&regs[i], 0, sizeof(regs[i]));
+		reg_mark_unknown(&regs[0]);
+		if (callee->callback_helper == BPF_FUNC_loop) {
+			regs[0].smin = 0;
+			regs[0].smax = 1 << 23;
+			reg_bounds_sync(&regs[0]);
+		}
+		*next = callsite + 1;
+		return 0;
+	}
+	struct vreg ret = *r0;
+	int callsite = callee->callsite;
+	free(st->frame[st->curframe]);
+	st->frame[st->curframe] = NULL;
+	st->curframe--;
+	struct vreg *regs = cur_regs(env);
+	for (int i = 1; i <= 5; i++)
+		memset(&regs[i], 0, sizeof(regs[i]));
+	regs[0] = ret;
+	*next = callsite + 1;
+	(void)idx;
+	return 0;
+}
+
+/* ---- the main loop ---- */
+
+static int do_insn(struct venv *env, int idx, int *next)
+{
+	const struct bpf_insn *insn = &env->insns[idx];
+	u8 cls = BPF_CLASS(insn->code);
+	struct vreg *regs = cur_regs(env);
+	int err;
+
+	*next = idx + 1;
+	switch (cls) {
+	case BPF_ALU:
+	case BPF_ALU64:
+		return check_alu(env, insn);
+	case BPF_LDX: {
+		bool sx = BPF_MODE(insn->code) == BPFX_MEMSX;
+		if ((err = check_reg_read(env, insn->src_reg)))
+			return err;
+		return check_mem_access(env, idx, insn->src_reg, insn->off,
+					insn_size(insn->code), false,
+					insn->dst_reg, sx);
+	}
+	case BPF_ST:
+	case BPF_STX: {
+		struct vreg imm;
+		if (BPF_MODE(insn->code) == BPF_ATOMIC)
+			return check_atomic(env, insn, idx);
+		if ((err = check_reg_read(env, insn->dst_reg)))
+			return err;
+		if (cls == BPF_STX) {
+			if ((err = check_reg_read(env, insn->src_reg)))
+				return err;
+			if (regs[insn->dst_reg].type == PTR_TO_CTX &&
+			    is_pointer(&regs[insn->src_reg]))
+				return verr(env, 0, "R%d leaks addr into ctx",
+					    insn->src_reg);
+			return check_mem_access(env, idx, insn->dst_reg,
+						insn->off, insn_size(insn->code),
+						true, insn->src_reg, false);
+		}
+		/* BPF_ST: the immediate as a register */
+		reg_mark_known(&imm, (u64)(s64)insn->imm);
+		struct vreg saved = regs[0];
+		struct vreg *slot = &regs[0];
+		/* borrow a scratch slot: use the frame's r0 copy */
+		*slot = imm;
+		if (insn->dst_reg == 0) {
+			*slot = saved;
+			/* dst r0 is the pointer; the value is only data */
+			err = check_mem_access(env, idx, 0, insn->off,
+					       insn_size(insn->code), true, -1,
+					       false);
+			if (!err && regs[0].type == PTR_TO_STACK &&
+			    insn->imm == 0) {
+				/* zero bytes */
+			}
+			return err;
+		}
+		err = check_mem_access(env, idx, insn->dst_reg, insn->off,
+				       insn_size(insn->code), true, 0, false);
+		regs[0] = saved;
+		return err;
+	}
+	case BPF_LD:
+		if (BPF_MODE(insn->code) == BPF_IMM) {
+			*next = idx + 2;
+			return check_ldimm64(env, insn, idx);
+		}
+		return check_ld_abs(env, insn);
+	case BPF_JMP:
+	case BPF_JMP32: {
+		u8 op = BPF_OP(insn->code);
+		if (op == BPF_JA) {
+			*next = jmp_target(insn, idx);
+			return 0;
+		}
+		if (op == BPF_EXIT) {
+			err = check_exit(env, idx, next);
+			return err;
+		}
+		if (op == BPF_CALL) {
+			if (cls == BPF_JMP32 || BPF_SRC(insn->code) == BPF_X)
+				return verr(env, -EINVAL, "BPF_CALL uses reserved fields");
+			if (insn->src_reg == BPF_PSEUDO_CALL)
+				return check_subprog_call(env, insn, idx, next);
+			if (insn->src_reg == BPF_PSEUDO_KFUNC_CALL)
+				return check_kfunc_call(env, insn, idx);
+			return check_helper_call(env, insn, idx, next);
+		}
+		return check_cond_jmp(env, insn, idx, next);
+	}
+	}
+	return verr(env, -EINVAL, "unknown insn class %d", cls);
+}
+
+static int do_check(struct venv *env, struct vstate *init, int start)
+{
+	int err = 0;
+
+	env->cur = init;
+	env->cur->insn = start;
+	for (;;) {
+		int idx = env->cur->insn, next;
+
+		if (idx < 0 || (size_t)idx >= env->cnt) {
+			err = verr(env, -EINVAL, "invalid insn idx %d", idx);
+			break;
+		}
+		if (++env->insn_processed > MAX_PROCESSED) {
+			env->err_insn = idx;
+			err = verr(env, -E2BIG,
+				   "BPF program is too large. Processed %u insn",
+				   env->insn_processed);
+			break;
+		}
+		err = is_state_visited(env, idx);
+		if (err < 0)
+			break;
+		if (err == 1) {
+			err = 0;
+			goto path_done;
+		}
+		if (env->log_level > 1) {
+			vlog(env, "%d: ", idx);
+			log_state(env, env->cur);
+		}
+		log_insn(env, idx);
+		env->err_insn = idx;
+		err = do_insn(env, idx, &next);
+		if (err < 0)
+			break;
+		if (err == 1) {
+			err = 0;
+			goto path_done;
+		}
+		env->cur->insn = next;
+		continue;
+path_done:
+		branch_done(env->cur->parent);
+		state_free(env->cur);
+		env->cur = NULL;
+		if (!env->todo_cnt)
+			break;
+		env->cur = env->todo[--env->todo_cnt];
+		if (env->log_level > 1)
+			vlog(env, "from path to %d:\n", env->cur->insn);
+	}
+	if (err < 0) {
+		if (env->log_level == 1 && env->cur) {
+			/* level 1: the failing instruction's state */
+			vlog(env, "%d: ", env->err_insn);
+			log_state(env, env->cur);
+		}
+		state_free(env->cur);
+		env->cur = NULL;
+		while (env->todo_cnt)
+			state_free(env->todo[--env->todo_cnt]);
+	}
+	return err;
+}
+
+/* ---- setup ---- */
+
+int find_subprog(struct venv *env, u32 insn)
+{
+	for (int i = 0; i < env->sub_cnt; i++)
+		if (env->sub[i].start == insn)
+			return i;
+	return -1;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	u32 x = *(const u32 *)a, y = *(const u32 *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* BTF of the function starting at INSN: linkage, args, name. */
+static void subprog_btf(struct venv *env, struct vsubprog *sp)
+{
+	const struct btf *btf = env->prog->obj->btf;
+	const struct btf_type *fn = NULL, *proto;
+
+	snprintf(sp->name, sizeof(sp->name), "func#%ld",
+		 (long)(sp - env->sub));
+	if (!btf)
+		return;
+	for (size_t i = 0; i < env->prog->func_info_cnt; i++)
+		if (env->prog->func_info[i].insn_off == sp->start)
+			fn = btf__type_by_id(btf, env->prog->func_info[i].type_id);
+	if (!fn || !btf_is_func(fn))
+		return;
+	snprintf(sp->name, sizeof(sp->name), "%s",
+		 btf__name_by_offset(btf, fn->name_off));
+	sp->global = btf_vlen(fn) == BTF_FUNC_GLOBAL;
+	proto = btf__type_by_id(btf, fn->type);
+	if (!proto || !btf_is_func_proto(proto))
+		return;
+	sp->returns_void = proto->type == 0;
+	sp->arg_cnt = MIN(btf_vlen(proto), 5);
+	const struct btf_param *p = btf_params(proto);
+	for (int a = 0; a < sp->arg_cnt; a++) {
+		const struct btf_type *t = btf__type_by_id(btf, p[a].type);
+		u32 tid = p[a].type;
+
+		while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
+			tid = t->type;
+			t = btf__type_by_id(btf, tid);
+		}
+		if (!t || !btf_is_ptr(t)) {
+			sp->arg_kind[a] = 0;
+			continue;
+		}
+		u32 pid = t->type;
+		const struct btf_type *pt = btf__type_by_id(btf, pid);
+		while (pt && (btf_is_mod(pt) || btf_is_typedef(pt))) {
+			pid = pt->type;
+			pt = btf__type_by_id(btf, pid);
+		}
+		const char *pname = pt ? btf__name_by_offset(btf, pt->name_off)
+				       : "";
+		if (!pid || !pt || (btf_is_struct(pt) &&
+				    (!strcmp(pname, "__sk_buff") ||
+				     !strcmp(pname, "xdp_md") ||
+				     !strncmp(pname, "bpf_", 4) ||
+				     !strcmp(pname, "pt_regs")))) {
+			sp->arg_kind[a] = 1;
+			continue;
+		}
+		s64 sz = btf__resolve_size(btf, pid);
+		sp->arg_kind[a] = 2;
+		sp->arg_mem_size[a] = sz > 0 ? (u32)sz : 0;
+		sp->arg_nullable[a] = true;
+	}
+}
+
+static int find_subprogs(struct venv *env)
+{
+	u32 *starts = malloc((env->cnt + 2) * sizeof(u32));
+	size_t n = 0;
+
+	if (!starts)
+		return -ENOMEM;
+	starts[n++] = 0;
+	for (size_t i = 0; i < env->cnt; i++) {
+		const struct bpf_insn *in = &env->insns[i];
+		if ((in->code == (BPF_JMP | BPF_CALL) &&
+		     in->src_reg == BPF_PSEUDO_CALL) ||
+		    (in->code == (BPF_LD | BPF_IMM | BPF_DW) &&
+		     in->src_reg == BPF_PSEUDO_FUNC))
+			starts[n++] = i + 1 + in->imm;
+		if (in->code == (BPF_LD | BPF_IMM | BPF_DW))
+			i++;
+	}
+	if (env->prog->exception_cb_insn)
+		starts[n++] = env->prog->exception_cb_insn;
+	for (size_t i = 0; i < env->prog->func_info_cnt; i++)
+		if (env->prog->func_info[i].insn_off < env->cnt) {
+			starts = realloc(starts, (n + 1 + env->prog->func_info_cnt) *
+							 sizeof(u32));
+			if (!starts)
+				return -ENOMEM;
+			starts[n++] = env->prog->func_info[i].insn_off;
+		}
+	qsort(starts, n, sizeof(u32), cmp_u32);
+	env->sub = calloc(n, sizeof(*env->sub));
+	if (!env->sub) {
+		free(starts);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (env->sub_cnt && env->sub[env->sub_cnt - 1].start == starts[i])
+			continue;
+		env->sub[env->sub_cnt++].start = starts[i];
+	}
+	free(starts);
+	for (int i = 0; i < env->sub_cnt; i++) {
+		env->sub[i].end = i + 1 < env->sub_cnt ? env->sub[i + 1].start
+						       : env->cnt;
+		for (u32 k = env->sub[i].start; k < env->sub[i].end; k++)
+			env->insn_sub[k] = i;
+		subprog_btf(env, &env->sub[i]);
+	}
+	env->sub[0].global = false;
+	if (env->prog->exception_cb_insn) {
+		int cb = find_subprog(env, env->prog->exception_cb_insn);
+		if (cb >= 0)
+			env->sub[cb].is_exception_cb = true;
+	}
+	/* which subprograms may throw: a bpf_throw in them or a callee */
+	bool changed = true;
+	int throw_idx = kfunc_by_name("bpf_throw");
+	while (changed) {
+		changed = false;
+		for (int s = 0; s < env->sub_cnt; s++) {
+			struct vsubprog *sp = &env->sub[s];
+			if (sp->may_throw)
+				continue;
+			for (u32 k = sp->start; k < sp->end; k++) {
+				const struct bpf_insn *in = &env->insns[k];
+				if (in->code != (BPF_JMP | BPF_CALL))
+					continue;
+				if (in->src_reg == BPF_PSEUDO_KFUNC_CALL &&
+				    in->imm == throw_idx)
+					sp->may_throw = true;
+				if (in->src_reg == BPF_PSEUDO_CALL) {
+					int c = find_subprog(env, k + 1 + in->imm);
+					if (c >= 0 && env->sub[c].may_throw)
+						sp->may_throw = true;
+				}
+			}
+			changed |= sp->may_throw;
+		}
+	}
+	return 0;
+}
+
+static void mark_prune_points(struct venv *env)
+{
+	for (size_t i = 0; i < env->cnt; i++) {
+		const struct bpf_insn *in = &env->insns[i];
+		u8 cls = BPF_CLASS(in->code);
+
+		if (in->code == (BPF_LD | BPF_IMM | BPF_DW)) {
+			i++;
+			continue;
+		}
+		if (cls != BPF_JMP && cls != BPF_JMP32)
+			continue;
+		if (BPF_OP(in->code) == BPF_CALL) {
+			if (i + 1 < env->cnt)
+				env->prune_point[i + 1] = 1;
+			/* callbacks re-enter at the call */
+			env->prune_point[i] = 1;
+			continue;
+		}
+		if (BPF_OP(in->code) == BPF_EXIT)
+			continue;
+		int t = jmp_target(in, i);
+		if (t >= 0 && (size_t)t < env->cnt)
+			env->prune_point[t] = 1;
+		if (i + 1 < env->cnt)
+			env->prune_point[i + 1] = 1;
+	}
+	for (int s = 0; s < env->sub_cnt; s++)
+		env->prune_point[env->sub[s].start] = 1;
+}
+
+static void free_explored(struct venv *env)
+{
+	for (size_t i = 0; env->expl && i < env->cnt; i++) {
+		struct explored *e = env->expl[i];
+		while (e) {
+			struct explored *next = e->next;
+			state_free(e->st);
+			free(e);
+			e = next;
+		}
+		env->expl[i] = NULL;
+		env->states_at[i] = 0;
+	}
+	env->cur_states = 0;
+}
+
+/* Entry state of subprogram SUB verified alone: main gets ctx in R1; a
+ * global function its BTF arguments; the exception callback one scalar. */
+static int verify_entry(struct venv *env, int sub)
+{
+	struct vstate *st = calloc(1, sizeof(*st));
+	struct vsubprog *sp = &env->sub[sub];
+	struct vreg *regs;
+	int err;
+
+	if (!st)
+		return -ENOMEM;
+	st->frame[0] = malloc(sizeof(struct vframe));
+	if (!st->frame[0]) {
+		free(st);
+		return -ENOMEM;
+	}
+	init_frame(st->frame[0], -1, sub, 0);
+	regs = st->frame[0]->regs;
+	env->verifying_sub = sub;
+	if (sub == 0) {
+		regs[1].type = PTR_TO_CTX;
+		regs[1].var_off = tnum_const(0);
+	} else {
+		if (env->log_level)
+			vlog(env, "Validating %s() func#%d...\n", sp->name, sub);
+		if (sp->is_exception_cb) {
+			if (sp->returns_void) {
+				state_free(st);
+				return verr(env, -EINVAL,
+					    "exception cb cannot return void");
+			}
+			if (sp->arg_cnt != 1 || sp->arg_kind[0] != 0) {
+				state_free(st);
+				return verr(env, -EINVAL,
+					    "exception cb only supports single integer argument");
+			}
+		}
+		for (int a = 0; a < sp->arg_cnt; a++) {
+			struct vreg *r = &regs[a + 1];
+			if (sp->arg_kind[a] == 0) {
+				reg_mark_unknown(r);
+			} else if (sp->arg_kind[a] == 1) {
+				r->type = PTR_TO_CTX;
+				r->var_off = tnum_const(0);
+			} else {
+				r->type = PTR_TO_MEM;
+				r->var_off = tnum_const(0);
+				r->mem_size = sp->arg_mem_size[a];
+				r->flags = VREG_MAYBE_NULL;
+				r->id = ++env->id_gen;
+			}
+		}
+	}
+	err = do_check(env, st, sp->start);
+	free_explored(env);
+	return err;
+}
+
+static u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
 
 int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 		   char *log, size_t log_sz, char *err, size_t err_sz,
 		   size_t *err_insn, struct verifier_stats *stats)
 {
+	struct venv env = { 0 };
+	u64 t0 = now_ns();
+	int ret;
+
 	if (log && log_sz)
 		log[0] = '\0';
-	return 0;
+	env.prog = prog;
+	env.insns = prog->insns;
+	env.cnt = prog->insn_cnt;
+	env.prog_type = prog->type;
+	env.log_level = log && log_sz ? log_level : 0;
+	env.log = log;
+	env.log_sz = log_sz;
+	env.err_insn = -1;
+	env.insn_sub = calloc(env.cnt, sizeof(int));
+	env.prune_point = calloc(env.cnt, 1);
+	env.live = calloc(env.cnt, sizeof(u16));
+	env.expl = calloc(env.cnt, sizeof(*env.expl));
+	env.states_at = calloc(env.cnt, sizeof(u32));
+	if (!env.insn_sub || !env.prune_point || !env.live || !env.expl ||
+	    !env.states_at) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = find_subprogs(&env);
+	if (ret)
+		goto out;
+	compute_liveness(&env);
+	mark_prune_points(&env);
+
+	ret = verify_entry(&env, 0);
+	/* global functions and the exception callback, each alone */
+	for (int s = 1; !ret && s < env.sub_cnt; s++)
+		if (env.sub[s].global || env.sub[s].is_exception_cb)
+			ret = verify_entry(&env, s);
+out:
+	if (stats) {
+		stats->insns_processed = env.insn_processed;
+		stats->max_states_per_insn = env.max_states_per_insn;
+		stats->total_states = env.total_states;
+		stats->peak_states = env.peak_states;
+		stats->duration_ns = now_ns() - t0;
+	}
+	if (env.log_level)
+		vlog(&env,
+		     "processed %u insns (limit %d) max_states_per_insn %u total_states %u peak_states %u\n",
+		     env.insn_processed, MAX_PROCESSED, env.max_states_per_insn,
+		     env.total_states, env.peak_states);
+	if (ret) {
+		for (char *p = env.msg; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		if (ret == -ENOMEM && !env.msg[0])
+			snprintf(env.msg, sizeof(env.msg), "out of memory");
+		if (env.err_insn >= 0) {
+			snprintf(err, err_sz, "verifier: insn %d: %s",
+				 env.err_insn, env.msg);
+			if (err_insn)
+				*err_insn = env.err_insn;
+		} else {
+			snprintf(err, err_sz, "verifier: %s", env.msg);
+		}
+	}
+	free_explored(&env);
+	free(env.todo);
+	free(env.insn_sub);
+	free(env.prune_point);
+	free(env.live);
+	free(env.expl);
+	free(env.states_at);
+	free(env.sub);
+	return ret;
 }
 
 BPFX_API int bpfx_program__verify(struct bpfx_program *prog,
-			 struct bpfx_verify_opts *opts)
+				  struct bpfx_verify_opts *opts)
 {
-	return prog ? bpfx_program__load(prog) : -EINVAL;
+	struct verifier_stats stats = { 0 };
+	char msg[512];
+	size_t insn;
+	int err;
+
+	if (!prog || (opts && !opts_valid(opts, sizeof(*opts))))
+		return -EINVAL;
+	err = bpfx_program__load(prog);
+	if (!prog->insns)
+		return err ? err : -EINVAL;
+	err = verifier_check(prog, OPTS_GET(opts, log_level, 0),
+			     OPTS_GET(opts, log_buf, NULL),
+			     OPTS_GET(opts, log_size, 0), msg, sizeof(msg),
+			     &insn, &stats);
+	OPTS_SET(opts, insns_processed, stats.insns_processed);
+	OPTS_SET(opts, max_states_per_insn, stats.max_states_per_insn);
+	OPTS_SET(opts, total_states, stats.total_states);
+	OPTS_SET(opts, peak_states, stats.peak_states);
+	OPTS_SET(opts, duration_ns, stats.duration_ns);
+	return err;
 }

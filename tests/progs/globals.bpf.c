@@ -20,7 +20,7 @@ volatile int index_four = 4;        /* defeats constant folding */
 
 /* The kernel refuses greeting[index_four]: an index it cannot bound
  * makes the .rodata.str1.1 pointer "out of bounds". */
-// TEST prog=globals_rw kernel=reject retval=13 map=.data:00000000:0600000004000000 map=.bss:00000000:060000000000000015000000000000006f000000000000006900000000000000
+// TEST prog=globals_rw kernel=reject error=value__-2147483648__makes__map_value__pointer__be__out__of__bounds
 SEC("syscall")
 int globals_rw(void *ctx)
 {

@@ -127,7 +127,7 @@ int hash_delete(void *ctx)
 /* A full hash map refuses new keys with -E2BIG but still replaces
  * existing ones. Returns 100 * inserted + checks passed. */
 /* The kernel refuses it: "infinite loop detected". */
-// TEST prog=hash_full kernel=reject retval=406
+// TEST prog=hash_full kernel=reject error=infinite__loop__detected
 SEC("syscall")
 int hash_full(void *ctx)
 {
@@ -241,7 +241,7 @@ int percpu_ops(void *ctx)
  * stays; at most max_entries keys are present. */
 /* The kernel refuses it: "infinite loop detected" (the 32-bit loop
  * counter spilled to the stack loses its bounds). */
-// TEST prog=lru_evict kernel=reject retval=0
+// TEST prog=lru_evict kernel=reject error=infinite__loop__detected
 SEC("syscall")
 int lru_evict(void *ctx)
 {

@@ -1,0 +1,703 @@
+/*
+ * Calls: helpers by their prototypes, kfuncs, bpf-to-bpf calls and
+ * callbacks, the references a program holds (ringbuf samples), its spin
+ * lock, RCU and preemption sections, and the rules of bpf_throw.
+ *
+ * A helper's prototype lists what each argument must be (a map, a key or
+ * value pointer sized by that map, memory with its size in the next
+ * argument, the context, a callback) and what it returns. Arguments are
+ * checked against the caller's state; r1-r5 are then unreadable and r0
+ * gets the return type: a map value or NULL (with an id, so one null
+ * check covers every copy), a ringbuf sample or NULL (also a reference
+ * that must reach submit or discard on every path), or a scalar.
+ *
+ * bpf_throw unwinds every frame at once, so at a throw nothing may be
+ * held: the kernel's rules and messages. A global function is verified
+ * alone, so its caller's resources are unknown to it; the kernel lets a
+ * throw inside it leak them. bpfx rejects the call instead when the
+ * callee may throw while the caller holds a reference, a lock or an RCU
+ * or preemption section.
+ */
+#include "verifier/verifier.h"
+
+enum arg_kind {
+	ARG_NONE = 0,
+	ARG_ANYTHING,
+	ARG_CONST_MAP_PTR,
+	ARG_PTR_TO_MAP_KEY,
+	ARG_PTR_TO_MAP_VALUE,
+	ARG_PTR_TO_MEM,        /* read; size in the next argument */
+	ARG_PTR_TO_MEM_OR_NULL,
+	ARG_PTR_TO_UNINIT_MEM, /* written by the helper */
+	ARG_CONST_SIZE,
+	ARG_CONST_SIZE_OR_ZERO,
+	ARG_CONST_ALLOC_SIZE_OR_ZERO,
+	ARG_PTR_TO_CTX,
+	ARG_PTR_TO_FUNC,
+	ARG_PTR_TO_STACK_OR_NULL,
+	ARG_PTR_TO_RINGBUF_MEM, /* released */
+	ARG_PTR_TO_SPIN_LOCK,
+	ARG_PTR_TO_CONST_STR,
+};
+
+enum ret_kind { RET_INTEGER = 0, RET_VOID, RET_MAP_VALUE_OR_NULL,
+		RET_RINGBUF_MEM_OR_NULL };
+
+struct helper_proto {
+	u8 ret;
+	u8 args[5];
+	bool pkt_changing;
+};
+
+#define P(id, r, ...) [BPF_FUNC_##id] = { .ret = r, .args = { __VA_ARGS__ } }
+
+static const struct helper_proto protos[] = {
+	P(map_lookup_elem, RET_MAP_VALUE_OR_NULL, ARG_CONST_MAP_PTR,
+	  ARG_PTR_TO_MAP_KEY),
+	P(map_update_elem, RET_INTEGER, ARG_CONST_MAP_PTR, ARG_PTR_TO_MAP_KEY,
+	  ARG_PTR_TO_MAP_VALUE, ARG_ANYTHING),
+	P(map_delete_elem, RET_INTEGER, ARG_CONST_MAP_PTR, ARG_PTR_TO_MAP_KEY),
+	P(probe_read, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(probe_read_user, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(probe_read_kernel, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(probe_read_str, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(probe_read_user_str, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(probe_read_kernel_str, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(ktime_get_ns, RET_INTEGER),
+	P(ktime_get_boot_ns, RET_INTEGER),
+	P(get_prandom_u32, RET_INTEGER),
+	P(get_smp_processor_id, RET_INTEGER),
+	P(get_current_pid_tgid, RET_INTEGER),
+	P(get_current_uid_gid, RET_INTEGER),
+	P(trace_printk, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE),
+	P(tail_call, RET_INTEGER, ARG_PTR_TO_CTX, ARG_CONST_MAP_PTR,
+	  ARG_ANYTHING),
+	P(get_current_comm, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE),
+	[BPF_FUNC_skb_store_bytes] = { RET_INTEGER, { ARG_PTR_TO_CTX,
+		ARG_ANYTHING, ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_ANYTHING },
+		true },
+	P(skb_load_bytes, RET_INTEGER, ARG_PTR_TO_CTX, ARG_ANYTHING,
+	  ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE),
+	[BPF_FUNC_xdp_adjust_head] = { RET_INTEGER, { ARG_PTR_TO_CTX,
+		ARG_ANYTHING }, true },
+	P(csum_diff, RET_INTEGER, ARG_PTR_TO_MEM_OR_NULL,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_PTR_TO_MEM_OR_NULL,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(spin_lock, RET_VOID, ARG_PTR_TO_SPIN_LOCK),
+	P(spin_unlock, RET_VOID, ARG_PTR_TO_SPIN_LOCK),
+	P(ringbuf_output, RET_INTEGER, ARG_CONST_MAP_PTR, ARG_PTR_TO_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(ringbuf_reserve, RET_RINGBUF_MEM_OR_NULL, ARG_CONST_MAP_PTR,
+	  ARG_CONST_ALLOC_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(ringbuf_submit, RET_VOID, ARG_PTR_TO_RINGBUF_MEM, ARG_ANYTHING),
+	P(ringbuf_discard, RET_VOID, ARG_PTR_TO_RINGBUF_MEM, ARG_ANYTHING),
+	P(ringbuf_query, RET_INTEGER, ARG_CONST_MAP_PTR, ARG_ANYTHING),
+	P(for_each_map_elem, RET_INTEGER, ARG_CONST_MAP_PTR, ARG_PTR_TO_FUNC,
+	  ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING),
+	P(snprintf, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM, ARG_CONST_SIZE_OR_ZERO,
+	  ARG_PTR_TO_CONST_STR, ARG_PTR_TO_MEM_OR_NULL, ARG_CONST_SIZE_OR_ZERO),
+	P(trace_vprintk, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE,
+	  ARG_PTR_TO_MEM_OR_NULL, ARG_CONST_SIZE_OR_ZERO),
+	P(loop, RET_INTEGER, ARG_ANYTHING, ARG_PTR_TO_FUNC,
+	  ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING),
+	P(strncmp, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE,
+	  ARG_PTR_TO_CONST_STR),
+};
+
+/* ---- references ---- */
+
+int acquire_reference(struct venv *env, int insn)
+{
+	struct vstate *st = env->cur;
+
+	if (st->ref_cnt == MAX_REFS)
+		return verr(env, -EINVAL, "too many references");
+	st->refs[st->ref_cnt].id = ++env->id_gen;
+	st->refs[st->ref_cnt].insn = insn;
+	st->ref_cnt++;
+	return (int)env->id_gen;
+}
+
+int release_reference(struct venv *env, u32 ref_obj_id)
+{
+	struct vstate *st = env->cur;
+	int i;
+
+	for (i = 0; i < st->ref_cnt; i++)
+		if (st->refs[i].id == ref_obj_id)
+			break;
+	if (i == st->ref_cnt)
+		return verr(env, -EINVAL,
+			    "release kernel function bpf_ringbuf_submit expects refcounted PTR_TO_BTF_ID");
+	memmove(&st->refs[i], &st->refs[i + 1],
+		(st->ref_cnt - i - 1) * sizeof(st->refs[0]));
+	st->ref_cnt--;
+	/* every copy of the released pointer is dead */
+	for (int f = 0; f <= st->curframe; f++) {
+		struct vframe *fr = st->frame[f];
+		for (int r = 0; r < 11; r++)
+			if (fr->regs[r].ref_obj_id == ref_obj_id)
+				reg_mark_unknown(&fr->regs[r]);
+		for (int k = 0; k < SLOTS; k++)
+			if (fr->stype[k * 8] == STACK_SPILL &&
+			    fr->spill[k].ref_obj_id == ref_obj_id)
+				reg_mark_unknown(&fr->spill[k]);
+	}
+	return 0;
+}
+
+int check_resource_leak(struct venv *env, bool exception_exit,
+			bool check_lock, const char *prefix)
+{
+	struct vstate *st = env->cur;
+
+	if (check_lock && st->lock_id)
+		return verr(env, -EINVAL,
+			    "%s cannot be used inside bpf_spin_lock-ed region",
+			    prefix);
+	if (st->ref_cnt) {
+		for (int i = 0; i < st->ref_cnt; i++)
+			verr(env, -EINVAL, "Unreleased reference id=%u alloc_insn=%u",
+			     st->refs[i].id, st->refs[i].insn);
+		return verr(env, -EINVAL, "%s would lead to reference leak",
+			    prefix);
+	}
+	if (check_lock && st->rcu_depth)
+		return verr(env, -EINVAL,
+			    "%s cannot be used inside bpf_rcu_read_lock-ed region",
+			    prefix);
+	if (check_lock && st->preempt_depth)
+		return verr(env, -EINVAL,
+			    "%s cannot be used inside bpf_preempt_disable-ed region",
+			    prefix);
+	(void)exception_exit;
+	return 0;
+}
+
+/* ---- memory arguments ---- */
+
+static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
+		      bool null_ok)
+{
+	struct vreg *r = &cur_regs(env)[regno];
+	struct vframe *fr;
+	char t[48];
+
+	if (r->type == SCALAR_VALUE && reg_is_const(r) &&
+	    r->var_off.value == 0 && null_ok)
+		return 0;
+	if (size_max == 0 && null_ok && r->type == SCALAR_VALUE)
+		return 0;
+	switch (r->type) {
+	case PTR_TO_STACK: {
+		s64 lo, hi;
+
+		fr = env->cur->frame[r->frameno];
+		lo = r->smin + r->off;
+		hi = r->smax + r->off;
+		if (tnum_is_const(r->var_off))
+			lo = hi = (s64)r->var_off.value + r->off;
+		if (lo < -MAX_BPF_STACK || hi + (s64)size_max > 0 ||
+		    r->smin == INT64_MIN)
+			return verr(env, 0,
+				    "invalid indirect access to stack R%d off=%lld size=%llu",
+				    regno, (long long)lo,
+				    (unsigned long long)size_max);
+		if (write) {
+			/* the helper fills the bytes */
+			for (s64 b = lo; b < hi + (s64)size_max; b++) {
+				int i = b + MAX_BPF_STACK;
+				if (fr->stype[i & ~7] == STACK_SPILL)
+					memset(&fr->stype[i & ~7], STACK_MISC, 8);
+				fr->stype[i] = STACK_MISC;
+			}
+		}
+		/* reads of never-written bytes: a privileged kernel allows
+		 * them (padding in keys); bpfx does the same for helpers */
+		return 0;
+	}
+	case PTR_TO_MAP_VALUE:
+	case PTR_TO_MEM:
+	case PTR_TO_MAP_KEY:
+	case PTR_TO_PACKET:
+	case PTR_TO_PACKET_META:
+		if (r->flags & VREG_MAYBE_NULL)
+			break;
+		if (size_max == 0)
+			return 0;
+		return check_mem_access(env, 0, regno, 0, (int)size_max, write,
+					-1, false);
+	default:
+		break;
+	}
+	reg_fmt(r, t, sizeof(t));
+	return verr(env, 0,
+		    "R%d type=%s expected=fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_",
+		    regno, t);
+}
+
+static int check_size_arg(struct venv *env, int regno, bool zero_ok,
+			  u64 *size_max)
+{
+	struct vreg *r = &cur_regs(env)[regno];
+
+	if (r->type != SCALAR_VALUE) {
+		char t[48];
+		reg_fmt(r, t, sizeof(t));
+		return verr(env, 0, "R%d type=%s expected=scalar", regno, t);
+	}
+	if (r->smin < 0)
+		return verr(env, 0,
+			    "R%d min value is negative, either use unsigned or 'var &= const'",
+			    regno);
+	if (r->umin == 0 && !zero_ok)
+		return verr(env, 0, "R%d invalid zero-sized read: u64=[%llu,%llu]",
+			    regno, (unsigned long long)r->umin,
+			    (unsigned long long)r->umax);
+	if (r->umax >= (1ULL << 29))
+		return verr(env, 0,
+			    "R%d unbounded memory access, use 'var &= const' or 'if (var < const)'",
+			    regno);
+	*size_max = r->umax;
+	return 0;
+}
+
+/* ---- helpers ---- */
+
+static int setup_callback(struct venv *env, int call_idx, int helper,
+			  int cb_sub, const struct vreg *map,
+			  const struct vreg *cb_ctx)
+{
+	struct vstate *st = env->cur;
+	struct vframe *caller = cur_frame(env), *f;
+
+	if (st->curframe + 1 >= BPFX_MAX_CALL_FRAMES)
+		return verr(env, -E2BIG, "the call stack of %d frames is too deep",
+			    st->curframe + 2);
+	if (cb_sub < 0)
+		return verr(env, -EINVAL, "callback is not a subprogram");
+	if (env->sub[cb_sub].may_throw)
+		return verr(env, -EINVAL,
+			    "bpf_throw kfunc (insn %d) cannot be called from callback subprog %d",
+			    (int)env->sub[cb_sub].start, cb_sub);
+	/* the caller's stack as the callback finds it on any iteration:
+	 * scalars it may change are unknown */
+	for (int k = 0; k < SLOTS; k++) {
+		if (caller->stype[k * 8] == STACK_SPILL &&
+		    caller->spill[k].type == SCALAR_VALUE) {
+			reg_mark_unknown(&caller->spill[k]);
+			continue;
+		}
+		for (int b = 0; b < 8; b++)
+			if (caller->stype[k * 8 + b] == STACK_ZERO)
+				caller->stype[k * 8 + b] = STACK_MISC;
+	}
+	f = malloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	init_frame(f, call_idx, cb_sub, st->curframe + 1);
+	f->is_callback = true;
+	f->callback_helper = helper;
+	if (helper == BPF_FUNC_loop) {
+		reg_mark_unknown(&f->regs[1]);
+		f->regs[1].var_off = TNUM(0, 0xffffffffULL);
+		reg_bounds_sync(&f->regs[1]);
+		f->regs[2] = *cb_ctx;
+	} else {
+		/* for_each_map_elem: map, key, value, ctx */
+		f->regs[1] = *map;
+		memset(&f->regs[2], 0, sizeof(f->regs[2]));
+		f->regs[2].type = PTR_TO_MAP_KEY;
+		f->regs[2].map = map->map;
+		f->regs[2].var_off = tnum_const(0);
+		memset(&f->regs[3], 0, sizeof(f->regs[3]));
+		f->regs[3].type = PTR_TO_MAP_VALUE;
+		f->regs[3].map = map->map;
+		f->regs[3].var_off = tnum_const(0);
+		f->regs[4] = *cb_ctx;
+	}
+	st->frame[++st->curframe] = f;
+	return 0;
+}
+
+int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
+		      int *next_idx)
+{
+	struct vstate *st = env->cur;
+	struct vreg *regs = cur_regs(env);
+	const struct helper_proto *p;
+	struct vreg map = { 0 }, cb_ctx = { 0 };
+	int cb_sub = -1, err;
+	u32 release_id = 0;
+	s32 id = insn->imm;
+	u64 size_max = 0;
+
+	if (st->lock_id && id != BPF_FUNC_spin_unlock)
+		return verr(env, -EINVAL,
+			    "function calls are not allowed while holding a lock");
+	if (id < 0 || (size_t)id >= ARRAY_SIZE(protos) ||
+	    !helper_by_id(id)) {
+		return verr(env, -EINVAL, "invalid func unknown#%d", id);
+	}
+	p = &protos[id];
+	for (int a = 0; a < 5 && p->args[a]; a++) {
+		int regno = a + 1;
+		struct vreg *r = &regs[regno];
+		u8 kind = p->args[a];
+		char t[48];
+
+		if (r->type == NOT_INIT)
+			return verr(env, 0, "R%d !read_ok", regno);
+		reg_fmt(r, t, sizeof(t));
+		switch (kind) {
+		case ARG_ANYTHING:
+			break;
+		case ARG_CONST_MAP_PTR:
+			if (r->type != CONST_PTR_TO_MAP)
+				return verr(env, 0, "R%d type=%s expected=map_ptr",
+					    regno, t);
+			map = *r;
+			break;
+		case ARG_PTR_TO_MAP_KEY:
+			if (!map.map)
+				return verr(env, -EACCES, "invalid map_ptr to access map->key");
+			if ((err = helper_mem(env, regno, map.map->key_size,
+					      false, false)))
+				return err;
+			break;
+		case ARG_PTR_TO_MAP_VALUE:
+			if (!map.map)
+				return verr(env, -EACCES, "invalid map_ptr to access map->value");
+			if ((err = helper_mem(env, regno, map.map->value_size,
+					      false, false)))
+				return err;
+			break;
+		case ARG_PTR_TO_MEM:
+		case ARG_PTR_TO_MEM_OR_NULL:
+		case ARG_PTR_TO_UNINIT_MEM: {
+			u8 sk = p->args[a + 1];
+			if ((err = check_size_arg(env, regno + 1,
+						  sk == ARG_CONST_SIZE_OR_ZERO,
+						  &size_max)))
+				return err;
+			if ((err = helper_mem(env, regno, size_max,
+					      kind == ARG_PTR_TO_UNINIT_MEM,
+					      kind == ARG_PTR_TO_MEM_OR_NULL)))
+				return err;
+			a++; /* the size was checked */
+			break;
+		}
+		case ARG_CONST_ALLOC_SIZE_OR_ZERO:
+			if (!reg_is_const(r))
+				return verr(env, -EACCES,
+					    "R%d is not a known constant'", regno);
+			size_max = r->var_off.value;
+			break;
+		case ARG_PTR_TO_CTX:
+			if (r->type != PTR_TO_CTX)
+				return verr(env, 0, "R%d type=%s expected=ctx",
+					    regno, t);
+			if (r->off || !tnum_is_const(r->var_off) ||
+			    r->var_off.value)
+				return verr(env, -EACCES,
+					    "dereference of modified ctx ptr R%d off=%d disallowed",
+					    regno, r->off);
+			break;
+		case ARG_PTR_TO_FUNC:
+			if (r->type != PTR_TO_FUNC)
+				return verr(env, 0, "R%d type=%s expected=func",
+					    regno, t);
+			cb_sub = r->subprog;
+			break;
+		case ARG_PTR_TO_STACK_OR_NULL:
+			if (!(r->type == PTR_TO_STACK ||
+			      (reg_is_const(r) && r->var_off.value == 0)))
+				return verr(env, 0, "R%d type=%s expected=fp",
+					    regno, t);
+			cb_ctx = *r;
+			break;
+		case ARG_PTR_TO_RINGBUF_MEM:
+			if (r->type != PTR_TO_MEM || !(r->flags & VREG_RINGBUF) ||
+			    (r->flags & VREG_MAYBE_NULL))
+				return verr(env, 0,
+					    "R%d type=%s expected=ringbuf_mem",
+					    regno, t);
+			if (r->off || !tnum_is_const(r->var_off) ||
+			    r->var_off.value)
+				return verr(env, -EINVAL,
+					    "R%d must have zero offset when passed to release func",
+					    regno);
+			release_id = r->ref_obj_id;
+			break;
+		case ARG_PTR_TO_SPIN_LOCK:
+			if (r->type != PTR_TO_MAP_VALUE ||
+			    (r->flags & VREG_MAYBE_NULL))
+				return verr(env, 0, "R%d type=%s expected=map_value",
+					    regno, t);
+			if (!tnum_is_const(r->var_off))
+				return verr(env, -EINVAL,
+					    "R%d doesn't have constant offset. bpf_spin_lock has to be at the constant offset",
+					    regno);
+			if (id == BPF_FUNC_spin_lock) {
+				if (st->lock_id)
+					return verr(env, -EINVAL,
+						    "Locking two bpf_spin_locks are not allowed");
+				st->lock_id = r->id ? r->id : 1;
+				st->lock_map = r->map;
+				st->lock_off = r->off + (s32)r->var_off.value;
+			} else {
+				if (!st->lock_id)
+					return verr(env, -EINVAL,
+						    "bpf_spin_unlock without taking a lock");
+				if (st->lock_map != r->map ||
+				    st->lock_off != r->off + (s32)r->var_off.value ||
+				    st->lock_id != (r->id ? r->id : 1))
+					return verr(env, -EINVAL,
+						    "bpf_spin_unlock of different lock");
+				st->lock_id = 0;
+				st->lock_map = NULL;
+				st->lock_off = 0;
+			}
+			break;
+		case ARG_PTR_TO_CONST_STR:
+			if (r->type != PTR_TO_MAP_VALUE || !r->map->rdonly_prog)
+				return verr(env, 0,
+					    "R%d does not point to a readonly map'",
+					    regno);
+			break;
+		}
+	}
+	/* map-specific rules */
+	if (id == BPF_FUNC_ringbuf_reserve || id == BPF_FUNC_ringbuf_output ||
+	    id == BPF_FUNC_ringbuf_query) {
+		if (map.map->type != BPF_MAP_TYPE_RINGBUF)
+			return verr(env, -EINVAL,
+				    "cannot pass map_type %u into func %s#%d",
+				    map.map->type, helper_by_id(id)->name, id);
+	} else if (map.map && map.map->type == BPF_MAP_TYPE_RINGBUF) {
+		return verr(env, -EINVAL, "cannot pass map_type %u into func %s#%d",
+			    map.map->type, helper_by_id(id)->name, id);
+	}
+	if (id == BPF_FUNC_tail_call && map.map &&
+	    map.map->type != BPF_MAP_TYPE_PROG_ARRAY)
+		return verr(env, -EINVAL, "cannot pass map_type %u into func %s#%d",
+			    map.map->type, helper_by_id(id)->name, id);
+	if (id == BPF_FUNC_tail_call && st->ref_cnt)
+		return verr(env, -EINVAL,
+			    "tail_call would lead to reference leak");
+	if (id == BPF_FUNC_tail_call && (st->rcu_depth || st->preempt_depth))
+		return verr(env, -EINVAL,
+			    "tail_call cannot be used inside bpf_rcu_read_lock-ed region");
+	if (release_id && (err = release_reference(env, release_id)))
+		return err;
+
+	if ((id == BPF_FUNC_loop || id == BPF_FUNC_for_each_map_elem)) {
+		/* zero iterations: go on after the call from here */
+		struct vstate *skip = state_dup(st);
+		if (!skip)
+			return -ENOMEM;
+		{
+			struct vreg *sr = skip->frame[skip->curframe]->regs;
+			for (int i = 1; i <= 5; i++)
+				memset(&sr[i], 0, sizeof(sr[i]));
+			reg_mark_unknown(&sr[0]);
+			if (id == BPF_FUNC_loop) {
+				sr[0].smin = 0;
+				sr[0].smax = 1 << 23;
+				reg_bounds_sync(&sr[0]);
+			}
+		}
+		err = push_state(env, skip, idx + 1);
+		if (err) {
+			state_free(skip);
+			return err;
+		}
+		if (skip->parent)
+			skip->parent->branches++;
+		err = setup_callback(env, idx, id, cb_sub, &map, &cb_ctx);
+		if (err)
+			return err;
+		*next_idx = env->sub[cb_sub].start;
+		return 0;
+	}
+
+	for (int i = 1; i <= 5; i++)
+		memset(&regs[i], 0, sizeof(regs[i]));
+	switch (p->ret) {
+	case RET_VOID:
+	case RET_INTEGER:
+		reg_mark_unknown(&regs[0]);
+		break;
+	case RET_MAP_VALUE_OR_NULL:
+		memset(&regs[0], 0, sizeof(regs[0]));
+		regs[0].type = PTR_TO_MAP_VALUE;
+		regs[0].flags = VREG_MAYBE_NULL;
+		regs[0].map = map.map;
+		regs[0].var_off = tnum_const(0);
+		regs[0].id = ++env->id_gen;
+		break;
+	case RET_RINGBUF_MEM_OR_NULL: {
+		int ref = acquire_reference(env, idx);
+		if (ref < 0)
+			return ref;
+		memset(&regs[0], 0, sizeof(regs[0]));
+		regs[0].type = PTR_TO_MEM;
+		regs[0].flags = VREG_MAYBE_NULL | VREG_RINGBUF;
+		regs[0].mem_size = (u32)size_max;
+		regs[0].var_off = tnum_const(0);
+		regs[0].ref_obj_id = ref;
+		regs[0].id = ++env->id_gen;
+		break;
+	}
+	}
+	if (id == BPF_FUNC_get_smp_processor_id) {
+		regs[0].umax = BPFX_MAX_NR_CPUS;
+		reg_bounds_sync(&regs[0]);
+	}
+	if (p->pkt_changing)
+		clear_pkt_pointers(env);
+	return 0;
+}
+
+/* ---- kfuncs ---- */
+
+int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
+{
+	struct vstate *st = env->cur;
+	struct vreg *regs = cur_regs(env);
+	const char *name;
+	int err;
+
+	if (insn->imm < 0 || (size_t)insn->imm >= kfunc_cnt)
+		return verr(env, -EINVAL, "kernel function at insn %d not found",
+			    idx);
+	name = kfuncs[insn->imm].name;
+	if (st->lock_id)
+		return verr(env, -EINVAL,
+			    "function calls are not allowed while holding a lock");
+	if (!strcmp(name, "bpf_rcu_read_lock")) {
+		st->rcu_depth++;
+	} else if (!strcmp(name, "bpf_rcu_read_unlock")) {
+		if (!st->rcu_depth)
+			return verr(env, -EINVAL,
+				    "unmatched rcu read unlock (kernel function %s)",
+				    name);
+		st->rcu_depth--;
+	} else if (!strcmp(name, "bpf_preempt_disable")) {
+		st->preempt_depth++;
+	} else if (!strcmp(name, "bpf_preempt_enable")) {
+		if (!st->preempt_depth)
+			return verr(env, -EINVAL,
+				    "unmatched attempt to enable preemption (kernel function %s)",
+				    name);
+		st->preempt_depth--;
+	} else if (!strcmp(name, "bpf_throw")) {
+		/* a callback frame anywhere on the stack: no unwinding
+		 * through a helper */
+		for (int f = 0; f <= st->curframe; f++)
+			if (st->frame[f]->is_callback)
+				return verr(env, -EINVAL,
+					    "bpf_throw kfunc (insn %d) cannot be called from callback subprog %d",
+					    idx, cur_frame(env)->subprog);
+		if ((err = check_reg_read(env, 1)))
+			return err;
+		if ((err = check_resource_leak(env, true, true, "bpf_throw")))
+			return err;
+		if (!env->prog->exception_cb_insn &&
+		    (err = check_return_in_range(env, 1, "At program exit")))
+			return err;
+		return 1; /* the path ends: the program unwinds */
+	}
+	for (int i = 1; i <= 5; i++)
+		memset(&regs[i], 0, sizeof(regs[i]));
+	reg_mark_unknown(&regs[0]);
+	return 0;
+}
+
+/* ---- bpf-to-bpf calls ---- */
+
+int check_subprog_call(struct venv *env, const struct bpf_insn *insn,
+		       int idx, int *next_idx)
+{
+	struct vstate *st = env->cur;
+	struct vreg *regs = cur_regs(env);
+	int target = idx + 1 + insn->imm;
+	int sub = find_subprog(env, target);
+	struct vsubprog *sp;
+	struct vframe *f;
+	int err;
+
+	if (sub < 0)
+		return verr(env, -EINVAL, "function at insn %d not found", target);
+	sp = &env->sub[sub];
+	if (sp->is_exception_cb)
+		return verr(env, -EINVAL, "insn %d cannot call exception cb directly",
+			    idx);
+	if (sp->global) {
+		if (st->lock_id)
+			return verr(env, -EINVAL,
+				    "global function calls are not allowed while holding a lock,\nuse static function instead");
+		if (sp->may_throw && st->ref_cnt) {
+			for (int i = 0; i < st->ref_cnt; i++)
+				verr(env, -EINVAL,
+				     "Unreleased reference id=%u alloc_insn=%u",
+				     st->refs[i].id, st->refs[i].insn);
+			return verr(env, -EINVAL,
+				    "global function %s() may throw: bpf_throw would lead to reference leak",
+				    sp->name);
+		}
+		if (sp->may_throw && st->rcu_depth)
+			return verr(env, -EINVAL,
+				    "global function %s() may throw: bpf_throw cannot be used inside bpf_rcu_read_lock-ed region",
+				    sp->name);
+		if (sp->may_throw && st->preempt_depth)
+			return verr(env, -EINVAL,
+				    "global function %s() may throw: bpf_throw cannot be used inside bpf_preempt_disable-ed region",
+				    sp->name);
+		for (int a = 0; a < sp->arg_cnt; a++) {
+			struct vreg *r = &regs[a + 1];
+			char t[48];
+
+			if (r->type == NOT_INIT)
+				return verr(env, 0, "R%d !read_ok", a + 1);
+			reg_fmt(r, t, sizeof(t));
+			if (sp->arg_kind[a] == 0) {
+				if (r->type != SCALAR_VALUE)
+					return verr(env, -EINVAL,
+						    "R%d is not a scalar", a + 1);
+			} else if (sp->arg_kind[a] == 1) {
+				if (r->type != PTR_TO_CTX)
+					return verr(env, -EINVAL,
+						    "arg#%d expects pointer to ctx",
+						    a);
+			} else if ((err = helper_mem(env, a + 1,
+						     sp->arg_mem_size[a], false,
+						     true))) {
+				return err;
+			}
+		}
+		for (int i = 1; i <= 5; i++)
+			memset(&regs[i], 0, sizeof(regs[i]));
+		reg_mark_unknown(&regs[0]);
+		return 0;
+	}
+	if (st->curframe + 1 >= BPFX_MAX_CALL_FRAMES)
+		return verr(env, -E2BIG, "the call stack of %d frames is too deep",
+			    st->curframe + 2);
+	f = malloc(sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	init_frame(f, idx, sub, st->curframe + 1);
+	for (int i = 1; i <= 5; i++)
+		f->regs[i] = regs[i];
+	st->frame[++st->curframe] = f;
+	*next_idx = target;
+	return 0;
+}

@@ -1,0 +1,235 @@
+/*
+ * The verifier's private model: abstract registers, stack frames, states
+ * and the environment of one verification. Shared by the files of
+ * src/verifier only.
+ */
+#ifndef BPFX_VERIFIER_H
+#define BPFX_VERIFIER_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/btf.h>
+
+#include "internal.h"
+
+/* ---- tnum: a value's known bits (value) and unknown bits (mask) ---- */
+struct tnum {
+	u64 value;
+	u64 mask;
+};
+#define TNUM(v, m) ((struct tnum){ .value = (v), .mask = (m) })
+static inline struct tnum tnum_const(u64 v) { return TNUM(v, 0); }
+static inline struct tnum tnum_unknown(void) { return TNUM(0, ~0ULL); }
+static inline bool tnum_is_const(struct tnum a) { return !a.mask; }
+struct tnum tnum_range(u64 min, u64 max);
+struct tnum tnum_add(struct tnum a, struct tnum b);
+struct tnum tnum_sub(struct tnum a, struct tnum b);
+struct tnum tnum_and(struct tnum a, struct tnum b);
+struct tnum tnum_or(struct tnum a, struct tnum b);
+struct tnum tnum_xor(struct tnum a, struct tnum b);
+struct tnum tnum_mul(struct tnum a, struct tnum b);
+struct tnum tnum_lshift(struct tnum a, u8 shift);
+struct tnum tnum_rshift(struct tnum a, u8 shift);
+struct tnum tnum_arshift(struct tnum a, u8 shift, u8 insn_bitness);
+struct tnum tnum_intersect(struct tnum a, struct tnum b);
+struct tnum tnum_cast(struct tnum a, u8 size);
+struct tnum tnum_subreg(struct tnum a);
+struct tnum tnum_with_subreg(struct tnum reg, struct tnum subreg);
+bool tnum_in(struct tnum outer, struct tnum inner);
+
+/* ---- registers ---- */
+enum vreg_type {
+	NOT_INIT = 0,
+	SCALAR_VALUE,
+	PTR_TO_CTX,
+	CONST_PTR_TO_MAP,
+	PTR_TO_MAP_VALUE,
+	PTR_TO_MAP_KEY,
+	PTR_TO_STACK,
+	PTR_TO_PACKET_META,
+	PTR_TO_PACKET,
+	PTR_TO_PACKET_END,
+	PTR_TO_MEM,      /* ringbuf samples, global function memory args */
+	PTR_TO_BTF_ID,   /* kernel objects: opaque, never dereferenced here */
+	PTR_TO_FUNC,
+	PTR_TO_SOCK_COMMON,
+};
+
+#define VREG_MAYBE_NULL 0x1
+#define VREG_RINGBUF 0x2
+#define VREG_RDONLY 0x4
+
+struct vreg {
+	u8 type;
+	u8 flags;
+	u8 frameno;   /* PTR_TO_STACK: the frame whose stack it points into */
+	s32 off;      /* fixed offset of a pointer */
+	u32 id;       /* null-check, packet-range and linked-scalar groups */
+	u32 ref_obj_id;
+	struct bpfx_map *map; /* CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE/KEY */
+	u32 mem_size;         /* PTR_TO_MEM */
+	s32 range;            /* packet bytes proven readable after off */
+	s32 subprog;          /* PTR_TO_FUNC */
+	/* scalar value, or a pointer's variable offset */
+	struct tnum var_off;
+	s64 smin, smax;
+	u64 umin, umax;
+	s32 s32_min, s32_max;
+	u32 u32_min, u32_max;
+};
+
+void reg_mark_unknown(struct vreg *r);
+void reg_mark_known(struct vreg *r, u64 v);
+void reg_bounds_sync(struct vreg *r);
+bool reg_is_const(const struct vreg *r);
+/* The ALU op (BPF_OP code) on dst with src, both scalars; alu32 for the
+ * 32-bit class. */
+void scalar_alu(struct vreg *dst, const struct vreg *src, u8 op, bool alu32);
+/* Whether the branch is always taken (1), never (0) or unknown (-1). */
+int scalar_branch(const struct vreg *a, const struct vreg *b, u8 op,
+		  bool is32);
+/* Refines a and b for the branch taken with OP (the caller passes the
+ * inverted op for the fall-through). */
+void scalar_refine(struct vreg *a, struct vreg *b, u8 op, bool is32);
+u8 jmp_invert(u8 op);
+u8 jmp_flip(u8 op);
+/* Whether every value old allows, new allows too (pruning). */
+bool scalar_within(const struct vreg *old, const struct vreg *cur);
+void reg_fmt(const struct vreg *r, char *buf, size_t sz);
+
+/* ---- stack and frames ---- */
+enum stack_byte { STACK_INVALID = 0, STACK_MISC, STACK_ZERO, STACK_SPILL };
+#define MAX_BPF_STACK 512
+#define SLOTS (MAX_BPF_STACK / 8)
+
+struct vframe {
+	struct vreg regs[11];
+	int callsite;  /* the call insn in the caller, -1 for the first frame */
+	int subprog;
+	bool is_callback;   /* bpf_loop / for_each_map_elem callback */
+	int callback_helper;
+	u8 stype[MAX_BPF_STACK];   /* byte i is fp-512+i */
+	struct vreg spill[SLOTS];  /* slot k is fp-512+8k */
+};
+
+struct vref {
+	u32 id;
+	u32 insn;
+};
+
+#define MAX_REFS 32
+
+struct vstate {
+	struct vframe *frame[BPFX_MAX_CALL_FRAMES];
+	int curframe;
+	struct vref refs[MAX_REFS];
+	int ref_cnt;
+	u32 lock_id;       /* bpf_spin_lock held: the map value's id (or 1) */
+	struct bpfx_map *lock_map;
+	s32 lock_off;
+	u32 rcu_depth;
+	u32 preempt_depth;
+	/* exploration */
+	struct vstate *parent;
+	u32 branches;
+	int insn;
+	bool callback_entry;
+};
+
+/* ---- subprograms ---- */
+struct vsubprog {
+	u32 start, end;
+	bool global;
+	bool is_exception_cb;
+	bool may_throw;     /* contains or reaches a bpf_throw */
+	bool verified;      /* global: verified alone */
+	char name[64];
+	int arg_cnt;
+	u8 arg_kind[5];     /* 0 scalar, 1 ctx, 2 mem */
+	u32 arg_mem_size[5];
+	bool arg_nullable[5];
+	bool returns_void;
+};
+
+struct explored {
+	struct explored *next;
+	struct vstate *st;
+	u32 miss, hit;
+};
+
+struct venv {
+	struct bpfx_program *prog;
+	const struct bpf_insn *insns;
+	size_t cnt;
+	u32 prog_type;
+	struct vsubprog *sub;
+	int sub_cnt;
+	int *insn_sub;         /* insn -> subprog index */
+	u8 *prune_point;
+	u16 *live;             /* registers live into each insn */
+	struct explored **expl;
+	u32 *states_at;
+	u32 id_gen;
+	/* the stack of paths to explore */
+	struct vstate **todo;
+	size_t todo_cnt, todo_cap;
+	struct vstate *cur;
+	/* counts */
+	u32 insn_processed;
+	u32 total_states, peak_states, cur_states, max_states_per_insn;
+	/* log */
+	unsigned int log_level;
+	char *log;
+	size_t log_sz, log_len;
+	char msg[512];
+	char last_line[256];
+	int err_insn;
+	int verifying_sub;     /* the subprogram whose pass this is */
+	bool throw_in_callback_checked;
+};
+
+void vlog(struct venv *env, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Records the rejection message (the kernel's words) and returns -EACCES
+ * or the given errno. */
+int verr(struct venv *env, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline struct vframe *cur_frame(struct venv *env)
+{
+	return env->cur->frame[env->cur->curframe];
+}
+static inline struct vreg *cur_regs(struct venv *env)
+{
+	return cur_frame(env)->regs;
+}
+
+/* calls.c */
+int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
+		      int *next_idx);
+int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx);
+int check_subprog_call(struct venv *env, const struct bpf_insn *insn, int idx,
+		       int *next_idx);
+int check_mem_region(struct venv *env, int regno, int off, int size,
+		     bool write, bool helper, int *zero_ok);
+int check_resource_leak(struct venv *env, bool exception_exit,
+			bool check_lock, const char *prefix);
+int release_reference(struct venv *env, u32 ref_obj_id);
+int acquire_reference(struct venv *env, int insn);
+int find_subprog(struct venv *env, u32 insn);
+bool ret_range_for_prog(u32 prog_type, s32 *lo, s32 *hi);
+/* verifier.c */
+int check_reg_read(struct venv *env, int regno);
+void clear_pkt_pointers(struct venv *env);
+int check_return_in_range(struct venv *env, int regno, const char *where);
+struct vstate *state_dup(const struct vstate *st);
+void state_free(struct vstate *st);
+int push_state(struct venv *env, struct vstate *st, int insn);
+void init_frame(struct vframe *f, int callsite, int subprog, int frameno);
+void mark_ptr_not_null(struct venv *env, u32 id, bool is_null);
+int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
+		     int size, bool write, int value_regno, bool sign_ext);
+
+#endif
