@@ -319,7 +319,7 @@ const struct bench_case bench_cases[] = {
 	  sizeof(struct sort_input), sort_fill, sort_expected },
 	{ "maps", "64 hash map lookups + 64 updates in a bounded loop",
 	  sizeof(struct maps_input), maps_fill, maps_expected,
-	  .bpfx_only = true, .stateful = true },
+	  .no_dpdk = true, .stateful = true },
 	{ "empty", "returns 0: per-run cost of the engine's run loop",
 	  sizeof(struct hash_input), empty_fill, empty_expected,
 	  .overhead = true },

@@ -61,7 +61,7 @@ static void *dpdk_load(const char *path, const char *name, size_t input_size,
 }
 
 static int dpdk_run(void *prog, void *input, size_t input_size,
-		    uint32_t repeat, uint64_t *r0)
+		    uint32_t repeat, uint64_t *r0, double *ns_per_run)
 {
 	struct dpdk_bench_prog *p = prog;
 	uint64_t ret = 0;
@@ -88,7 +88,7 @@ static void *dpdk_jit_load(const char *path, const char *name,
 }
 
 static int dpdk_jit_run(void *prog, void *input, size_t input_size,
-			uint32_t repeat, uint64_t *r0)
+			uint32_t repeat, uint64_t *r0, double *ns_per_run)
 {
 	struct dpdk_bench_prog *p = prog;
 	uint64_t (*func)(void *) = p->jit.func;
@@ -130,7 +130,7 @@ static void *dpdk_load(const char *path, const char *name, size_t input_size,
 }
 
 static int dpdk_run(void *prog, void *input, size_t input_size,
-		    uint32_t repeat, uint64_t *r0)
+		    uint32_t repeat, uint64_t *r0, double *ns_per_run)
 {
 	return -1;
 }

@@ -3,8 +3,7 @@
  * is independent of byte order, so the words are read in host order. */
 #include "common.h"
 
-SEC(BENCH_SEC)
-int checksum(struct csum_input *in)
+BENCH_PROG(checksum, struct csum_input, in)
 {
 	const __u16 *words = (const __u16 *)in->pkt;
 	__u64 sum = 0;

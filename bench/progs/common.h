@@ -14,6 +14,59 @@
 
 #define UNROLL _Pragma("clang loop unroll(full)")
 
+/*
+ * BENCH_PROG(name, type, in) { body } defines program NAME over an input
+ * of TYPE at IN, in one of two forms built from the same body:
+ *
+ *  - the default form (NAME.bpf.o), for DPDK and bpfx: a BENCH_SEC
+ *    program whose r1 points at the input;
+ *  - with -DBENCH_KERNEL (NAME.tc.bpf.o), for the kernel's test_run and
+ *    bpfx alike: a tc program whose packet is the input, checked once to
+ *    hold the whole struct. The kernel offers no program type that takes
+ *    a plain buffer as its context with repeat, and the packet is the
+ *    nearest thing (XDP would do as well).
+ *
+ * The body is always inlined, so the default form's code is what it was
+ * before the kernel form existed. BENCH_CHECK(ptr, size) is for accesses
+ * at a variable offset, which the kernel's verifier accepts in a packet
+ * only after a comparison with data_end: in the kernel form it returns 0
+ * unless SIZE bytes at PTR lie in the packet (they always do: the bodies
+ * check their own bounds first; the check adds a compare and a branch);
+ * in the default form it is nothing. Bodies pass bench_end down to the
+ * inlined functions that use it.
+ */
+#ifdef BENCH_KERNEL
+#define BENCH_PROG(name, type, in)                                             \
+	static __always_inline __u64 name##_body(type *in,                     \
+						 const void *bench_end);       \
+	SEC("tc") __u64 name(struct __sk_buff *skb)                            \
+	{                                                                      \
+		void *data = (void *)(long)skb->data;                          \
+		void *data_end = (void *)(long)skb->data_end;                  \
+		if (data + sizeof(type) > data_end)                            \
+			return BENCH_SHORT_INPUT;                              \
+		return name##_body(data, data_end);                            \
+	}                                                                      \
+	static __always_inline __u64 name##_body(type *in,                     \
+						 const void *bench_end)
+#define BENCH_CHECK(ptr, size)                                                 \
+	do {                                                                   \
+		if ((const void *)(ptr) + (size) > bench_end)                  \
+			return 0;                                              \
+	} while (0)
+#else
+#define BENCH_PROG(name, type, in)                                             \
+	static __always_inline __u64 name##_body(type *in,                     \
+						 const void *bench_end);       \
+	SEC(BENCH_SEC) __u64 name(type *in)                                    \
+	{                                                                      \
+		return name##_body(in, 0);                                     \
+	}                                                                      \
+	static __always_inline __u64 name##_body(type *in,                     \
+						 const void *bench_end)
+#define BENCH_CHECK(ptr, size) ((void)(ptr), (void)bench_end)
+#endif
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #endif

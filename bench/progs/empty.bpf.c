@@ -3,8 +3,7 @@
  * the context buffer before each repeat). Not in the geometric mean. */
 #include "common.h"
 
-SEC(BENCH_SEC)
-__u64 empty(struct hash_input *in)
+BENCH_PROG(empty, struct hash_input, in)
 {
 	return 0;
 }

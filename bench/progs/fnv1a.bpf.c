@@ -5,8 +5,7 @@
 #define FNV64_OFFSET_BASIS 0xcbf29ce484222325ULL
 #define FNV64_PRIME 0x00000100000001b3ULL
 
-SEC(BENCH_SEC)
-__u64 fnv1a(struct hash_input *in)
+BENCH_PROG(fnv1a, struct hash_input, in)
 {
 	__u64 h = FNV64_OFFSET_BASIS;
 

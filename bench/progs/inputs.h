@@ -2,8 +2,8 @@
  * The inputs of the benchmark programs, shared by the BPF side (compiled
  * with clang -target bpf) and the host harness (bench.c), so both agree on
  * every offset. Each program gets a pointer to one of these structs in r1:
- * bpfx as the ctx of a SEC("syscall") program, DPDK as an
- * RTE_BPF_ARG_PTR argument of the same size.
+ * bpfx as the ctx of a BENCH_SEC program, DPDK as an RTE_BPF_ARG_PTR
+ * argument of the same size; the tc form reads it from the packet.
  */
 #ifndef BENCH_INPUTS_H
 #define BENCH_INPUTS_H
@@ -16,8 +16,13 @@
  * perf_event program takes ctx_in as a plain buffer (at least
  * sizeof(struct bpf_perf_event_data), 184 bytes, zero-filled past ctx_in)
  * and accepts repeat, restoring the buffer before each run. To DPDK the
- * name means nothing. */
+ * name means nothing. The kernel's test_run does not run perf_event
+ * programs (-ENOTSUPP), so each program is also built as a tc program over
+ * the input as packet data (BENCH_PROG in common.h). */
 #define BENCH_SEC "perf_event"
+
+/* What the tc form returns when the packet is shorter than the input. */
+#define BENCH_SHORT_INPUT 0xdead
 
 /* checksum: the Internet checksum (RFC 1071) of one packet. */
 #define CSUM_PKT_LEN 512

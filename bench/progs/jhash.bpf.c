@@ -34,8 +34,7 @@ static __always_inline __u32 rol32(__u32 word, unsigned int shift)
 
 #define JHASH_WORDS (HASH_LEN / 4)
 
-SEC(BENCH_SEC)
-__u64 jhash(struct hash_input *in)
+BENCH_PROG(jhash, struct hash_input, in)
 {
 	const __u32 *k = (const __u32 *)in->buf;
 	__u32 a, b, c;

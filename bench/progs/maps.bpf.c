@@ -11,12 +11,12 @@ struct {
 	__type(value, __u64);
 } counts SEC(".maps");
 
-SEC(BENCH_SEC)
-__u64 maps(struct maps_input *in)
+BENCH_PROG(maps, struct maps_input, in)
 {
 	__u64 found = 0;
 
 	for (int i = 0; i < MAPS_KEYS; i++) {
+		BENCH_CHECK(&in->key[i], sizeof(in->key[i]));
 		__u32 key = in->key[i];
 		__u64 *value = bpf_map_lookup_elem(&counts, &key);
 		__u64 next = 1;

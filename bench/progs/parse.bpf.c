@@ -22,7 +22,8 @@ static __always_inline __u32 load_be32(const __u8 *p)
 	return __builtin_bswap32(*(const __u32 *)p);
 }
 
-static __always_inline __u64 parse_frame(const struct parse_slot *slot)
+static __always_inline __u64 parse_frame(const struct parse_slot *slot,
+					  const void *bench_end)
 {
 	const __u8 *frame = slot->frame;
 	__u32 len = slot->len;
@@ -49,6 +50,7 @@ static __always_inline __u64 parse_frame(const struct parse_slot *slot)
 	__u32 ihl = (version_ihl & 0xf) * 4;
 	if ((version_ihl >> 4) != 4 || ihl < 20)
 		return 0;
+	BENCH_CHECK(ip, 20);
 	if (load_be16(ip + 6) & 0x3fff) /* MF or a fragment offset */
 		return 2;
 	__u32 ip_proto = ip[9];
@@ -61,6 +63,7 @@ static __always_inline __u64 parse_frame(const struct parse_slot *slot)
 	if (ip_proto == IPPROTO_TCP) {
 		if (l4 + 20 > len)
 			return 0;
+		BENCH_CHECK(th, 20);
 		ports = load_be32(th);
 		flags = th[13];
 		__u32 doff = (th[12] >> 4) * 4;
@@ -69,6 +72,7 @@ static __always_inline __u64 parse_frame(const struct parse_slot *slot)
 	} else if (ip_proto == IPPROTO_UDP) {
 		if (l4 + 8 > len)
 			return 0;
+		BENCH_CHECK(th, 8);
 		ports = load_be32(th);
 	} else {
 		return 3;
@@ -79,13 +83,12 @@ static __always_inline __u64 parse_frame(const struct parse_slot *slot)
 	return (flow >> 16) ^ flags;
 }
 
-SEC(BENCH_SEC)
-__u64 parse(struct parse_input *in)
+BENCH_PROG(parse, struct parse_input, in)
 {
 	__u64 result = 0;
 
 	UNROLL
 	for (int i = 0; i < PARSE_BURST; i++)
-		result = result * 31 + parse_frame(&in->slot[i]);
+		result = result * 31 + parse_frame(&in->slot[i], bench_end);
 	return result;
 }

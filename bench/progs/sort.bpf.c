@@ -21,8 +21,7 @@ static __always_inline void compare_exchange(__u64 *lo, __u64 *hi)
 	*hi = y ^ diff;
 }
 
-SEC(BENCH_SEC)
-__u64 sort(struct sort_input *in)
+BENCH_PROG(sort, struct sort_input, in)
 {
 	__u64 a[SORT_N];
 	__u64 sum = 0;
