@@ -344,7 +344,9 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			    "function calls are not allowed while holding a lock");
 	if (id < 0 || (size_t)id >= ARRAY_SIZE(protos) ||
 	    !helper_by_id(id)) {
-		return verr(env, -EINVAL, "invalid func unknown#%d", id);
+		/* the kernel: "invalid func unknown#N"; bpfx's own words,
+		 * which its tests and users already know */
+		return verr(env, -EINVAL, "call to unknown helper %d", id);
 	}
 	p = &protos[id];
 	for (int a = 0; a < 5 && p->args[a]; a++) {

@@ -2029,8 +2029,9 @@ static void subprog_btf(struct venv *env, struct vsubprog *sp)
 			fn = btf__type_by_id(btf, env->prog->func_info[i].type_id);
 	if (!fn || !btf_is_func(fn))
 		return;
-	snprintf(sp->name, sizeof(sp->name), "%s",
-		 btf__name_by_offset(btf, fn->name_off));
+	const char *fname = btf__name_by_offset(btf, fn->name_off);
+	if (fname)
+		snprintf(sp->name, sizeof(sp->name), "%s", fname);
 	sp->global = btf_vlen(fn) == BTF_FUNC_GLOBAL;
 	proto = btf__type_by_id(btf, fn->type);
 	if (!proto || !btf_is_func_proto(proto))
@@ -2057,7 +2058,9 @@ static void subprog_btf(struct venv *env, struct vsubprog *sp)
 			pt = btf__type_by_id(btf, pid);
 		}
 		const char *pname = pt ? btf__name_by_offset(btf, pt->name_off)
-				       : "";
+				       : NULL;
+		if (!pname)
+			pname = "";
 		if (!pid || !pt || (btf_is_struct(pt) &&
 				    (!strcmp(pname, "__sk_buff") ||
 				     !strcmp(pname, "xdp_md") ||
