@@ -191,6 +191,10 @@ int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 		.cnt = cnt,
 		.magic = jit_magic(),
 	};
+#ifndef __x86_64__
+	snprintf(err, err_sz, "no JIT for this architecture");
+	return -EOPNOTSUPP;
+#endif
 	struct jit_prog *jp = calloc(1, sizeof(*jp));
 	size_t label_cnt = jit_arch_label_cnt(cnt);
 	ctx.decoded = calloc(cnt + 1, sizeof(*ctx.decoded));
