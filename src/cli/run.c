@@ -14,6 +14,7 @@
 
 #include "bpfx/bpfx.h"
 #include "cli/cli.h"
+#include "internal.h"
 
 #define MAX_BATCHES 15
 #define MAX_DUMP_ENTRIES 4096
@@ -200,8 +201,11 @@ int cmd_run(int argc, char **argv)
 	} else {
 		qsort(durations, batches, sizeof(durations[0]), cmp_u32);
 		uint32_t median = durations[batches / 2];
-		const char *eng = bpfx_engine_name(engine == BPFX_ENGINE_DEFAULT
-						   ? BPFX_ENGINE_INTERP : engine);
+		/* the default is the JIT when it compiled the program */
+		const char *eng = bpfx_engine_name(
+			engine != BPFX_ENGINE_DEFAULT ? engine
+			: prog->jit		      ? BPFX_ENGINE_JIT
+						      : BPFX_ENGINE_INTERP);
 		if (json) {
 			printf("{\"program\":\"%s\",\"retval\":%u,\"retval64\":%llu,"
 			       "\"duration_ns\":%u,\"engine\":\"%s\"",

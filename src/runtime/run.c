@@ -219,10 +219,10 @@ static int engine_run(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
 	run->cached = (struct run_region){ 0 };
 	int err;
 	switch (engine) {
-	case BPFX_ENGINE_DEFAULT:
 	case BPFX_ENGINE_INTERP:
 		err = interp_run(run, r1, r2, ret);
 		break;
+	case BPFX_ENGINE_DEFAULT: /* the JIT where there is one (x86-64) */
 	case BPFX_ENGINE_JIT:
 		/* a program the JIT could not compile (reason logged at
 		 * load) runs on the interpreter */
@@ -339,7 +339,8 @@ int bpfx_run_raw(const void *insns, size_t insn_cnt,
 		pr_warn("raw: %s", err_msg);
 		return err;
 	}
-	if (OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT) == BPFX_ENGINE_JIT &&
+	enum bpfx_engine engine = OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT);
+	if ((engine == BPFX_ENGINE_JIT || engine == BPFX_ENGINE_DEFAULT) &&
 	    jit_prepare(&prog, err_msg, sizeof(err_msg)))
 		pr_info("raw: jit: %s; running on the interpreter", err_msg);
 
