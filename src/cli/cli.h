@@ -9,6 +9,7 @@ int cmd_disasm(int argc, char **argv);
 int cmd_progs(int argc, char **argv);
 int cmd_conformance_plugin(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_jit(int argc, char **argv);
 
 /* Shared by the subcommands (src/cli/common.c). */

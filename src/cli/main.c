@@ -21,6 +21,8 @@ static void usage(FILE *out)
 		"                             compare the engines and the kernel\n"
 		"  jit --dump OBJ [--prog NAME]\n"
 		"                             the JIT's code, disassembled\n"
+		"  verify OBJ [--prog NAME] [--log-level 1|2]\n"
+		"                             the verifier's log and counts\n"
 		"  conformance-plugin [HEX_MEM] [--engine E] [--elf]\n"
 		"                             the BPF conformance suite's plugin\n");
 }
@@ -60,6 +62,8 @@ int main(int argc, char **argv)
 		return cmd_diff(argc - 1, argv + 1);
 	if (!strcmp(cmd, "jit"))
 		return cmd_jit(argc - 1, argv + 1);
+	if (!strcmp(cmd, "verify"))
+		return cmd_verify(argc - 1, argv + 1);
 	if (!strcmp(cmd, "conformance-plugin"))
 		return cmd_conformance_plugin(argc - 1, argv + 1);
 	if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
