@@ -1,21 +1,35 @@
 /*
- * make bench: bpfx's interpreter against DPDK's on the programs in progs/,
- * measured in the same run.
+ * make bench: bpfx's interpreter and JIT against DPDK's interpreter and
+ * the host kernel's JIT on the programs in progs/, measured in the same
+ * run, then the cost of bpf_throw by call depth (throw.c).
+ *
+ * Each program is built in two forms from one source (progs/common.h):
+ * the default form, r1 the input, which DPDK and bpfx run; and a tc form,
+ * the input as the packet, which the kernel's test_run accepts with
+ * repeat (it refuses perf_event programs) and which bpfx runs too, so the
+ * kernel and bpfx are compared on the same instructions.
  *
  * For each case: load the object on every engine, run once on the same
  * input and check each engine returns what the host C version computes
- * (a mismatch is printed loudly and fails the run). Then pick a run count
- * that takes about --batch-ms on bpfx, and time ROUNDS batches of that
- * many runs per engine, the engines interleaved round by round so drift
- * hits them alike; the figure is the median batch over its run count.
- * bpfx repeats inside bpfx_program__test_run(); DPDK in a plain loop of
- * rte_bpf_exec(). The ratio is DPDK's ns/run over bpfx's: above 1, bpfx
- * is faster. The geometric mean is over the cases both interpreters run.
+ * (the kernel: test_run's 32-bit retval; a mismatch is printed loudly and
+ * fails the run). Then pick a run count that takes about --batch-ms on
+ * bpfx, and time ROUNDS batches of that many runs per engine, the engines
+ * interleaved round by round so drift hits them alike; the figure is the
+ * median batch over its run count. bpfx repeats inside
+ * bpfx_program__test_run(); DPDK in a plain loop of rte_bpf_exec(); the
+ * kernel inside BPF_PROG_TEST_RUN, and its figure is the duration the
+ * kernel reports (each batch also loads the program into the kernel,
+ * which that figure leaves out). The tables give DPDK's ns/run over
+ * bpfx's, and the kernel's over every engine's: above 1, the engine in
+ * the denominator is faster. Geometric means are over the cases both
+ * sides run, baselines left out. Without the kernel (no root, bpf()
+ * refused, no BTF) one line says so and the rest runs.
  *
- *   bench [-r rounds] [-b batch_ms] [-c case] [-e engine] [-v] OBJDIR
+ *   bench [-r rounds] [-b batch_ms] [-c case|throw] [-e engine] [-v] OBJDIR
  *
- * -c and -e restrict the run to one case / one engine, e.g. to profile
- * bpfx alone: perf record -e cpu-clock bench -c checksum -e bpfx DIR
+ * -c and -e restrict the run to one case (or the throw table alone) / one
+ * engine, e.g. to profile bpfx alone:
+ *   perf record -e cpu-clock bench -c checksum -e bpfx DIR
  */
 #define _GNU_SOURCE
 #include <errno.h>
