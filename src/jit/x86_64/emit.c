@@ -74,8 +74,17 @@ enum { SH_ROR = 1, SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
 /* ---- labels ---- */
 enum {
 	L_ENTRY, L_ENTRY_EPILOGUE, L_MAIN, L_TAIL, L_FUNC0, L_ERROR_EXIT,
-	L_RET0, L_MEM_THUNK, L_FAULT, L_THROW, L_COLD, L__COMMON,
+	L_RET0, L_MEM_THUNK, L_FAULT, L_THROW, L_COLD,
+	/* the fast region checks, one per size and access, 4 regions each */
+	L_MEM_FAST0, L_MEM_NEXT0 = L_MEM_FAST0 + 8, L__COMMON = L_MEM_NEXT0 + 8 * 5,
 };
+#define L_MEM_FAST(size, write) (L_MEM_FAST0 + 2 * size_index(size) + (write))
+#define L_MEM_NEXT(t, k) (L_MEM_NEXT0 + 5 * (t) + (k))
+
+static int size_index(int size)
+{
+	return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+}
 /* per instruction: its start, the point its slow paths return to, its two
  * out-of-line stubs, the prologue when a function starts there, and two
  * local labels */
@@ -1142,9 +1151,9 @@ static void emit_stubs(struct insn_ctx *ic)
 			emit_mov_ri(e, false, RSI, arg);
 			emit_jmp(e, L_THROW);
 			break;
-		case STUB_MEM: /* mov r10d, desc; call mem_thunk; jmp back */
+		case STUB_MEM: /* mov r10d, desc; call mem_fast_S_A; jmp back */
 			emit_mov_ri(e, false, AUX, arg);
-			emit_call_label(e, L_MEM_THUNK);
+			emit_call_label(e, L_MEM_FAST((arg >> 1) & 0xf, arg & 1));
 			emit_jmp(e, L_BACK(ic->i));
 			break;
 		}
@@ -1267,6 +1276,54 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	for (int k = 6; k >= 0; k--)
 		emit_pop(e, saved[k]);
 	emit1(e, 0xc3);
+
+	/* mem_fast_S_A: the run's packet, context, extra region and last
+	 * map region, checked here before the C call: push r10;
+	 * mov rdi, [rbp-8]; lea r10, [r11+S]; cmp r10, r11; jb slow; then per
+	 * region: cmp r11, [rdi+lo]; jb next; cmp r10, [rdi+hi]; ja next;
+	 * (write: cmp byte [rdi+writable], 0; je next;) pop r10; ret.
+	 * slow: pop r10; jmp mem_thunk */
+	static const size_t regions[4] = {
+		offsetof(struct bpfx_run, cached), offsetof(struct bpfx_run, pkt),
+		offsetof(struct bpfx_run, ctx), offsetof(struct bpfx_run, extra),
+	};
+	for (int t = 0; t < 8; t++) {
+		int size = 1 << (t / 2);
+		bool write = t & 1;
+		place(e, L_MEM_FAST0 + (size_t)t);
+		if (t == 0)
+			add_mark(ctx, "mem_fast");
+		emit_push(e, AUX);
+		emit_load_run(e, RDI);
+		emit_lea(e, AUX, TMP, size);
+		emit_rr(e, 0x39, true, AUX, TMP); /* cmp r10, r11 */
+		emit_jcc(e, CC_B, L_MEM_NEXT(t, 4));
+		for (int k = 0; k < 4; k++) {
+			s32 lo = (s32)(regions[k] + offsetof(struct run_region, lo));
+			s32 hi = (s32)(regions[k] + offsetof(struct run_region, hi));
+			s32 wr = (s32)(regions[k] + offsetof(struct run_region, writable));
+			emit_rex(e, true, TMP, RDI, false); /* cmp r11, [rdi+lo] */
+			emit1(e, 0x3b);
+			emit_modrm_mem(e, TMP, RDI, lo);
+			emit_jcc(e, CC_B, L_MEM_NEXT(t, k));
+			emit_rex(e, true, AUX, RDI, false); /* cmp r10, [rdi+hi] */
+			emit1(e, 0x3b);
+			emit_modrm_mem(e, AUX, RDI, hi);
+			emit_jcc(e, CC_A, L_MEM_NEXT(t, k));
+			if (write) {
+				emit1(e, 0x80); /* cmp byte [rdi+writable], 0 */
+				emit_modrm_mem(e, ALU_CMP, RDI, wr);
+				emit1(e, 0);
+				emit_jcc(e, CC_E, L_MEM_NEXT(t, k));
+			}
+			emit_pop(e, AUX);
+			emit1(e, 0xc3);
+			place(e, L_MEM_NEXT(t, k));
+		}
+		place(e, L_MEM_NEXT(t, 4));
+		emit_pop(e, AUX);
+		emit_jmp(e, L_MEM_THUNK);
+	}
 
 	/* fault: esi = insn << 4 | kind. mov rdi, [rbp-8]; movabs rdx, jp;
 	 * call jit_fault; jmp error_exit */
