@@ -1808,6 +1808,7 @@ static int check_exit(struct venv *env, int idx, int *next)
 		}
 		if (again->parent)
 			again->parent->branches++;
+		int helper = callee->callback_helper;
 		free(st->frame[st->curframe]);
 		st->frame[st->curframe] = NULL;
 		st->curframe--;
@@ -1815,7 +1816,7 @@ static int check_exit(struct venv *env, int idx, int *next)
 		for (int i = 1; i <= 5; i++)
 			memset(&regs[i], 0, sizeof(regs[i]));
 		reg_mark_unknown(&regs[0]);
-		if (callee->callback_helper == BPF_FUNC_loop) {
+		if (helper == BPF_FUNC_loop) {
 			regs[0].smin = 0;
 			regs[0].smax = 1 << 23;
 			reg_bounds_sync(&regs[0]);
