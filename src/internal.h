@@ -404,6 +404,34 @@ BPFX_HIDDEN int verifier_check(struct bpfx_program *prog, unsigned int log_level
 			       size_t err_sz, size_t *err_insn,
 			       struct verifier_stats *stats);
 
+/* ---- prepare: src/prepare/resolve.c ----
+ * What each instruction of a linked program means to an engine, worked out
+ * once for all engines. */
+enum resolved_kind {
+	RESOLVED_PLAIN = 0,
+	RESOLVED_HELPER,          /* imm: the helper's entry point */
+	RESOLVED_HELPER_CALLBACK, /* same, for a helper that calls back into
+				   * BPF (bpf_loop, bpf_for_each_map_elem) */
+	RESOLVED_KFUNC,           /* imm: the kfunc's entry point */
+	RESOLVED_KFUNC_THROW,     /* bpf_throw; imm: its entry point */
+	RESOLVED_TAIL_CALL,
+	RESOLVED_VALUE,           /* lddw: imm is the 64-bit value */
+	RESOLVED_FUNC,            /* lddw of a function: imm is its first insn */
+	RESOLVED_SECOND_SLOT,     /* the second half of an lddw: never runs */
+};
+struct resolved_insn {
+	u16 op;  /* enum bpfx_op */
+	u8 kind; /* enum resolved_kind */
+	u64 imm;
+};
+#define FUNC_START 0x1  /* func_start[]: a function begins here */
+#define FUNC_CALLED 0x2 /* ... and is called or has its address taken */
+/* Fills out[insn_cnt] and func_start[insn_cnt] for a program isa_check()
+ * accepted; on failure writes "insn N: reason" to err. */
+BPFX_HIDDEN int prepare_resolve(const struct bpfx_program *prog,
+				struct resolved_insn *out, u8 *func_start,
+				char *err, size_t err_sz);
+
 /* ---- engines ---- */
 BPFX_HIDDEN int interp_prepare(struct bpfx_program *prog, char *err,
 			       size_t err_sz);

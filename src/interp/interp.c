@@ -86,155 +86,70 @@ struct interp_state {
 	const struct interp_prog *cur; /* program of the helper's caller */
 };
 
-static u64 lddw_value(const struct bpf_insn *insn)
-{
-	return (u64)(u32)insn[0].imm | ((u64)(u32)insn[1].imm << 32);
-}
-
-static int resolve_map_value(struct bpfx_map *map, u32 off, u64 *out,
-			     char *err, size_t err_sz, size_t i)
-{
-	if (!map->mem || off >= map->value_size) {
-		snprintf(err, err_sz,
-			 "insn %zu: invalid access to map value pointer, value_size=%u off=%u",
-			 i, map->value_size, off);
-		return -EINVAL;
-	}
-	*out = (u64)(uintptr_t)(map->mem + off);
-	return 0;
-}
-
 int interp_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 {
 	size_t cnt = prog->insn_cnt;
 	struct interp_prog *ip =
 		calloc(1, sizeof(*ip) + cnt * sizeof(struct interp_insn));
+	struct resolved_insn *res = calloc(cnt, sizeof(*res));
 	u8 *func_start = calloc(cnt, 1);
-	if (!ip || !func_start) {
-		free(ip);
-		free(func_start);
+	int ret = -ENOMEM;
+
+	if (!ip || !res || !func_start) {
 		snprintf(err, err_sz, "out of memory");
-		return -ENOMEM;
+		goto fail;
 	}
+	ret = prepare_resolve(prog, res, func_start, err, err_sz);
+	if (ret)
+		goto fail;
 	ip->prog = prog;
 	ip->cnt = cnt;
 	ip->func_start = func_start;
-	func_start[0] = 1;
 
-	int ret = 0;
+	pthread_once(&handlers_once, load_handlers);
 	for (size_t i = 0; i < cnt; i++) {
 		const struct bpf_insn *insn = &prog->insns[i];
 		struct interp_insn *d = &ip->insns[i];
-		enum bpfx_op op = isa_decode(insn);
-		struct bpfx_map *map = NULL;
+		const struct resolved_insn *r = &res[i];
 
-		d->op = (u16)op;
+		d->op = r->op;
 		d->dst = insn->dst_reg;
 		d->src = insn->src_reg;
 		d->off = insn->off;
 		d->imm = (u64)(s64)insn->imm;
-
-		switch (op) {
-		case BPFX_OP_INVALID:
-			snprintf(err, err_sz, "insn %zu: invalid opcode 0x%02x",
-				 i, insn->code);
-			ret = -EINVAL;
-			goto fail;
-		case BPFX_OP_JA32:
-			d->off = insn->imm;
-			break;
-		case BPFX_OP_CALL_LOCAL:
-			d->off = insn->imm;
-			func_start[i + 1 + insn->imm] = 1;
-			break;
-		case BPFX_OP_CALL_HELPER: {
-			if (insn->imm == BPF_FUNC_tail_call) {
-				d->op = INTERP_OP_TAIL_CALL;
-				break;
-			}
-			const struct helper_desc *h = helper_by_id(insn->imm);
-			if (!h) {
-				snprintf(err, err_sz,
-					 "insn %zu: call to unknown helper %d",
-					 i, insn->imm);
-				ret = -EINVAL;
-				goto fail;
-			}
-			d->imm = (u64)(uintptr_t)h->fn;
-			break;
-		}
-		case BPFX_OP_CALL_KFUNC:
-			if (insn->imm < 0 || (size_t)insn->imm >= kfunc_cnt) {
-				snprintf(err, err_sz,
-					 "insn %zu: call to unknown kfunc %d", i,
-					 insn->imm);
-				ret = -EINVAL;
-				goto fail;
-			}
+		switch (r->kind) {
+		case RESOLVED_HELPER:
+		case RESOLVED_HELPER_CALLBACK:
+		case RESOLVED_KFUNC:
+		case RESOLVED_KFUNC_THROW:
 			d->op = BPFX_OP_CALL_HELPER;
-			d->imm = (u64)(uintptr_t)kfuncs[insn->imm].fn;
+			d->imm = r->imm;
 			break;
-		case BPFX_OP_LDDW:
-			d->imm = lddw_value(insn);
+		case RESOLVED_TAIL_CALL:
+			d->op = INTERP_OP_TAIL_CALL;
 			break;
-		case BPFX_OP_LDDW_MAP_FD:
-		case BPFX_OP_LDDW_MAP_VALUE:
-			map = map_by_fd(insn->imm);
-			if (!map) {
-				snprintf(err, err_sz,
-					 "insn %zu: lddw: no map with fd %d", i,
-					 insn->imm);
-				ret = -EBADF;
-				goto fail;
-			}
-			goto resolve_map;
-		case BPFX_OP_LDDW_MAP_IDX:
-		case BPFX_OP_LDDW_MAP_IDX_VALUE:
-			if (insn->imm < 0 || (size_t)insn->imm >= prog->map_cnt) {
-				snprintf(err, err_sz,
-					 "insn %zu: lddw: no map with index %d",
-					 i, insn->imm);
-				ret = -EINVAL;
-				goto fail;
-			}
-			map = prog->maps[insn->imm];
-resolve_map:
+		case RESOLVED_VALUE:
 			d->op = BPFX_OP_LDDW;
-			if (op == BPFX_OP_LDDW_MAP_FD || op == BPFX_OP_LDDW_MAP_IDX) {
-				d->imm = (u64)(uintptr_t)map;
-			} else {
-				ret = resolve_map_value(map, (u32)insn[1].imm,
-							&d->imm, err, err_sz, i);
-				if (ret)
-					goto fail;
-			}
+			d->imm = r->imm;
 			break;
-		case BPFX_OP_LDDW_FUNC:
+		case RESOLVED_FUNC:
 			d->op = BPFX_OP_LDDW;
-			d->imm = (u64)(uintptr_t)&ip->insns[i + 1 + insn->imm];
-			func_start[i + 1 + insn->imm] = 1;
+			d->imm = (u64)(uintptr_t)&ip->insns[r->imm];
 			break;
-		case BPFX_OP_LDDW_BTF_ID:
-			snprintf(err, err_sz,
-				 "insn %zu: lddw of a kernel variable (BTF id %d) is not supported",
-				 i, insn->imm);
-			ret = -EOPNOTSUPP;
-			goto fail;
 		default:
 			break;
 		}
-		if (isa_ops[op].opcode == (BPF_LD | BPF_IMM | BPF_DW)) {
-			i++; /* the second slot is never executed */
-			ip->insns[i].op = BPFX_OP_INVALID;
-		}
+		/* jumps and calls keep their offsets; gotol's is in imm */
+		if (r->op == BPFX_OP_JA32 || r->op == BPFX_OP_CALL_LOCAL)
+			d->off = insn->imm;
+		d->handler = interp_handlers[d->op];
 	}
-	pthread_once(&handlers_once, load_handlers);
-	for (size_t i = 0; i < cnt; i++)
-		ip->insns[i].handler = interp_handlers[ip->insns[i].op];
+	free(res);
 	interp_free(prog);
 	prog->interp = ip;
 	return 0;
 fail:
+	free(res);
 	free(func_start);
 	free(ip);
 	return ret;

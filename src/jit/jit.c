@@ -2,8 +2,8 @@
  * The JIT driver: decoding, sizing passes, code memory, running, and the
  * run-time support the generated code calls.
  *
- * jit_prepare() decodes a linked program as interp_prepare() does (helpers,
- * kfuncs, maps, map values and function addresses resolved), then lets the
+ * jit_prepare() takes the resolved program (prepare_resolve(): helpers,
+ * kfuncs, maps, map values and function addresses), then lets the
  * emitter (src/jit/x86_64/emit.c) translate it in passes with no buffer
  * until the size stops changing, maps read-write memory of that size,
  * emits once more into it, checks the size, and flips it to read+execute:
@@ -58,128 +58,6 @@ static u64 jit_magic(void)
 	return m;
 }
 
-/* Helpers that call back into the program through run->call: their call
- * sites record the caller's frame pointer and program in the jit_state. */
-static bool helper_calls_back(s32 id)
-{
-	return id == BPF_FUNC_loop || id == BPF_FUNC_for_each_map_elem;
-}
-
-static int decode(struct jit_ctx *ctx, char *err, size_t err_sz)
-{
-	struct bpfx_program *prog = ctx->prog;
-	for (size_t i = 0; i < ctx->cnt; i++) {
-		const struct bpf_insn *insn = &prog->insns[i];
-		struct jit_insn *d = &ctx->decoded[i];
-		enum bpfx_op op = isa_decode(insn);
-		struct bpfx_map *map = NULL;
-		d->op = (u16)op;
-		switch (op) {
-		case BPFX_OP_INVALID:
-			snprintf(err, err_sz, "insn %zu: invalid opcode 0x%02x",
-				 i, insn->code);
-			return -EINVAL;
-		case BPFX_OP_CALL_LOCAL: {
-			size_t t = i + 1 + (size_t)(s64)insn->imm;
-			ctx->func_start[t] = 1;
-			if (t == 0)
-				ctx->func0_called = true;
-			break;
-		}
-		case BPFX_OP_CALL_HELPER: {
-			if (insn->imm == BPF_FUNC_tail_call) {
-				d->kind = JIT_TAIL_CALL;
-				break;
-			}
-			const struct helper_desc *h = helper_by_id(insn->imm);
-			if (!h) {
-				snprintf(err, err_sz,
-					 "insn %zu: call to unknown helper %d", i,
-					 insn->imm);
-				return -EINVAL;
-			}
-			d->kind = helper_calls_back(insn->imm) ? JIT_HELPER_CALLBACK
-							       : JIT_HELPER;
-			d->imm = (u64)(uintptr_t)h->fn;
-			break;
-		}
-		case BPFX_OP_CALL_KFUNC:
-			if (insn->imm < 0 || (size_t)insn->imm >= kfunc_cnt) {
-				snprintf(err, err_sz,
-					 "insn %zu: call to unknown kfunc %d", i,
-					 insn->imm);
-				return -EINVAL;
-			}
-			d->kind = strcmp(kfuncs[insn->imm].name, "bpf_throw")
-					  ? JIT_KFUNC
-					  : JIT_KFUNC_THROW;
-			d->imm = (u64)(uintptr_t)kfuncs[insn->imm].fn;
-			break;
-		case BPFX_OP_LDDW:
-			d->kind = JIT_LDDW_VALUE;
-			d->imm = (u64)(u32)insn[0].imm |
-				 ((u64)(u32)insn[1].imm << 32);
-			break;
-		case BPFX_OP_LDDW_MAP_FD:
-		case BPFX_OP_LDDW_MAP_VALUE:
-			map = map_by_fd(insn->imm);
-			if (!map) {
-				snprintf(err, err_sz,
-					 "insn %zu: lddw: no map with fd %d", i,
-					 insn->imm);
-				return -EBADF;
-			}
-			goto resolve_map;
-		case BPFX_OP_LDDW_MAP_IDX:
-		case BPFX_OP_LDDW_MAP_IDX_VALUE:
-			if (insn->imm < 0 || (size_t)insn->imm >= prog->map_cnt) {
-				snprintf(err, err_sz,
-					 "insn %zu: lddw: no map with index %d",
-					 i, insn->imm);
-				return -EINVAL;
-			}
-			map = prog->maps[insn->imm];
-resolve_map:
-			d->kind = JIT_LDDW_VALUE;
-			if (op == BPFX_OP_LDDW_MAP_FD || op == BPFX_OP_LDDW_MAP_IDX) {
-				d->imm = (u64)(uintptr_t)map;
-			} else {
-				u32 off = (u32)insn[1].imm;
-				if (!map->mem || off >= map->value_size) {
-					snprintf(err, err_sz,
-						 "insn %zu: invalid access to map value pointer, value_size=%u off=%u",
-						 i, map->value_size, off);
-					return -EINVAL;
-				}
-				d->imm = (u64)(uintptr_t)(map->mem + off);
-			}
-			break;
-		case BPFX_OP_LDDW_FUNC: {
-			size_t t = i + 1 + (size_t)(s64)insn->imm;
-			d->kind = JIT_LDDW_FUNC;
-			d->imm = t;
-			ctx->func_start[t] = 1;
-			if (t == 0)
-				ctx->func0_called = true;
-			break;
-		}
-		case BPFX_OP_LDDW_BTF_ID:
-			snprintf(err, err_sz,
-				 "insn %zu: lddw of a kernel variable (BTF id %d) is not supported",
-				 i, insn->imm);
-			return -EOPNOTSUPP;
-		default:
-			break;
-		}
-		if (isa_ops[op].opcode == (BPF_LD | BPF_IMM | BPF_DW)) {
-			i++;
-			ctx->decoded[i].kind = JIT_LDDW_SECOND;
-			ctx->decoded[i].op = BPFX_OP_INVALID;
-		}
-	}
-	return 0;
-}
-
 #define JIT_MAX_PASSES 20
 
 int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
@@ -212,9 +90,10 @@ int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 	jp->prog = prog;
 	jp->cnt = cnt;
 	ctx.jp = jp;
-	ret = decode(&ctx, err, err_sz);
+	ret = prepare_resolve(prog, ctx.decoded, ctx.func_start, err, err_sz);
 	if (ret)
 		goto out;
+	ctx.func0_called = ctx.func_start[0] & FUNC_CALLED;
 
 	/* sizing passes: until the size stops changing */
 	memset(ctx.e.prev, 0xff, label_cnt * sizeof(s64));

@@ -2,8 +2,8 @@
  * What the JIT driver (src/jit/jit.c) and an architecture's emitter
  * (src/jit/x86_64/) share.
  *
- * The driver decodes the linked program (maps, helpers, kfuncs and
- * function addresses resolved, as interp_prepare does), then asks the
+ * The driver takes the resolved program (prepare_resolve(): maps, helpers,
+ * kfuncs and function addresses), then asks the
  * emitter to translate it in passes: every pass but the last emits with no
  * buffer and only measures; jumps pick their short or long form from the
  * previous pass's label positions, so code only shrinks and the size
@@ -19,25 +19,6 @@
 #define BPFX_JIT_H
 
 #include "internal.h"
-
-/* What a decoded instruction needs beyond its bpf_insn. */
-enum jit_insn_kind {
-	JIT_PLAIN = 0,
-	JIT_HELPER,          /* imm: the helper's entry point */
-	JIT_HELPER_CALLBACK, /* a helper that calls back (bpf_loop ...) */
-	JIT_KFUNC,           /* imm: the kfunc's entry point */
-	JIT_KFUNC_THROW,     /* bpf_throw */
-	JIT_TAIL_CALL,
-	JIT_LDDW_VALUE,      /* imm: the 64-bit value to load */
-	JIT_LDDW_FUNC,       /* target: the function's first instruction */
-	JIT_LDDW_SECOND,     /* second slot of an lddw: never runs */
-};
-
-struct jit_insn {
-	u16 op;   /* enum bpfx_op */
-	u8 kind;  /* enum jit_insn_kind */
-	u64 imm;  /* resolved value, see kind */
-};
 
 /* A named place in the code, for jit --dump. */
 struct jit_mark {
@@ -125,7 +106,7 @@ struct jit_emit {
 struct jit_ctx {
 	struct bpfx_program *prog;
 	const struct bpf_insn *insns;
-	struct jit_insn *decoded;
+	struct resolved_insn *decoded;
 	size_t cnt;
 	u8 *func_start;       /* 1 at each function's first instruction */
 	bool func0_called;    /* insn 0 is also a call target */

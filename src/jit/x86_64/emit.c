@@ -512,7 +512,7 @@ struct insn_ctx {
 	struct jit_emit *e;
 	size_t i;
 	const struct bpf_insn *insn;
-	const struct jit_insn *d;
+	const struct resolved_insn *d;
 	int dst, src;
 	struct jit_stub *stub; /* its out-of-line paths, emitted at the end */
 };
@@ -830,8 +830,8 @@ static void emit_ld_packet(struct insn_ctx *ic, int size, bool ind)
 static void emit_helper_call(struct insn_ctx *ic)
 {
 	struct jit_emit *e = ic->e;
-	const struct jit_insn *d = ic->d;
-	if (d->kind == JIT_HELPER_CALLBACK) {
+	const struct resolved_insn *d = ic->d;
+	if (d->kind == RESOLVED_HELPER_CALLBACK) {
 		/* mov r10, [rbp-8]; mov r10, [r10+engine_state];
 		 * mov [r10+fp], r12; movabs r11, jp; mov [r10+cur], r11 */
 		emit_load_run(e, AUX);
@@ -843,7 +843,7 @@ static void emit_helper_call(struct insn_ctx *ic)
 	/* mov rdi, [rbp-8]; movabs r11, fn; call r11 */
 	emit_load_run(e, RDI);
 	emit_call_abs(e, (const void *)(uintptr_t)d->imm);
-	if (d->kind == JIT_KFUNC_THROW) {
+	if (d->kind == RESOLVED_KFUNC_THROW) {
 		/* mov rdi, [rbp-8]; cmp byte [rdi+thrown], 0; jne throw */
 		emit_load_run(e, RDI);
 		emit1(e, 0x80);
@@ -1053,7 +1053,7 @@ static void emit_insn(struct insn_ctx *ic)
 		break;
 	}
 	case BPFX_OP_CALL_HELPER: case BPFX_OP_CALL_KFUNC:
-		if (ic->d->kind == JIT_TAIL_CALL)
+		if (ic->d->kind == RESOLVED_TAIL_CALL)
 			emit_tail_call(ic);
 		else
 			emit_helper_call(ic);
@@ -1203,7 +1203,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
 
 	for (size_t i = 0; i < ctx->cnt && !e->err; i++) {
-		const struct jit_insn *d = &ctx->decoded[i];
+		const struct resolved_insn *d = &ctx->decoded[i];
 		if (ctx->func_start[i] && i) {
 			/* a subprogram's prologue: rdi = run */
 			place(e, L_FUNC(i));
@@ -1213,7 +1213,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 		place(e, L_INSN(i));
 		if (jp->insn_off && e->buf)
 			jp->insn_off[i] = (u32)e->len;
-		if (d->kind == JIT_LDDW_SECOND)
+		if (d->kind == RESOLVED_SECOND_SLOT)
 			continue;
 		struct insn_ctx ic = {
 			.ctx = ctx, .e = e, .i = i, .insn = &ctx->insns[i], .d = d,
@@ -1366,8 +1366,8 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_COLD);
 	jp->cold_off = (u32)e->len;
 	for (size_t i = 0; i < ctx->cnt && !e->err; i++) {
-		const struct jit_insn *d = &ctx->decoded[i];
-		if (d->kind == JIT_LDDW_SECOND)
+		const struct resolved_insn *d = &ctx->decoded[i];
+		if (d->kind == RESOLVED_SECOND_SLOT)
 			continue;
 		struct insn_ctx ic = { .ctx = ctx, .e = e, .i = i,
 				       .stub = &ctx->stubs[i] };
