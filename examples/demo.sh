@@ -19,6 +19,8 @@ printf '\060\071\000\026\000\000\000\001\000\000\000\000\120\002\040\000\000\000
 echo "== bpfx run --prog count_tcp --data packet.bin --dump-maps"
 echo "   (TC_ACT_SHOT = 2: the packet goes to port 22; proto_count[6] = 1)"
 $BPFX run $OUT/count_tcp.bpf.o --prog count_tcp --data $OUT/packet.bin --dump-maps
+echo "== bpfx diff: the interpreter, the JIT and (where bpf() is allowed) the host kernel"
+$BPFX diff $OUT/count_tcp.bpf.o --data $OUT/packet.bin
 echo "== the same, 100000 runs, as JSON (bpf_printk lines not shown)"
 $BPFX run $OUT/count_tcp.bpf.o --prog count_tcp --data $OUT/packet.bin \
 	--repeat 100000 --json 2>/dev/null

@@ -332,6 +332,7 @@ int cmd_diff(int argc, char **argv)
 	/* bpfx's engines, then the kernel when this host lets us */
 	int engines[4], engine_cnt = 0;
 	engines[engine_cnt++] = BPFX_ENGINE_INTERP;
+	engines[engine_cnt++] = BPFX_ENGINE_JIT;
 	char why[256];
 	if (bpfx_kernel_available(why, sizeof(why)))
 		engines[engine_cnt++] = BPFX_ENGINE_KERNEL;
