@@ -271,3 +271,65 @@ int syscall_throw(void *ctx)
 	bpf_throw(12);
 	return 1;
 }
+
+/* ---- a tail call from a static subprogram: the target's throw ends the
+ * frame it replaced, and the caller goes on (16 + 8) ---- */
+
+int sub_tail_target(struct __sk_buff *skb);
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+	__array(values, int(struct __sk_buff *));
+} sub_jmp SEC(".maps") = {
+	.values = { [0] = (void *)&sub_tail_target },
+};
+
+SEC("tc")
+int sub_tail_target(struct __sk_buff *skb)
+{
+	bpf_throw(16);
+	return 0;
+}
+
+static __noinline int tail_from_subprog(struct __sk_buff *skb)
+{
+	volatile int ret = 10;
+
+	bpf_tail_call(skb, &sub_jmp, 0);
+	return ret;
+}
+
+// TEST prog=tail_in_subprog data=00112233445566778899aabb0806 retval=24
+SEC("tc")
+int tail_in_subprog(struct __sk_buff *skb)
+{
+	volatile int ret = 0;
+
+	ret = tail_from_subprog(skb);
+	return ret + 8;
+}
+
+/* ---- a callback that calls a global function ---- */
+
+__noinline int cb_helper_global(__u64 cookie)
+{
+	volatile int ret = 0;
+
+	return ret;
+}
+
+__noinline int cb_calls_global(__u64 cookie)
+{
+	return cb_helper_global(cookie) + (int)cookie + 10;
+}
+
+// TEST prog=cb_with_call data=00112233445566778899aabb0806 retval=35
+SEC("tc") __exception_cb(cb_calls_global)
+int cb_with_call(struct __sk_buff *skb)
+{
+	bpf_throw(25);
+	return 0;
+}
