@@ -60,6 +60,26 @@ static u64 jit_magic(void)
 
 #define JIT_MAX_PASSES 20
 
+/* func_calls[first insn] of each function that calls anything. */
+static void mark_func_calls(struct jit_ctx *ctx)
+{
+	size_t start = 0;
+	for (size_t i = 0; i < ctx->cnt; i++) {
+		if (ctx->func_start[i])
+			start = i;
+		switch (ctx->decoded[i].op) {
+		case BPFX_OP_CALL_HELPER:
+		case BPFX_OP_CALL_KFUNC:
+		case BPFX_OP_CALL_LOCAL:
+		case BPFX_OP_CALLX:
+			ctx->func_calls[start] = 1;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
 int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 {
 	size_t cnt = prog->insn_cnt;
@@ -77,12 +97,14 @@ int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 	size_t label_cnt = jit_arch_label_cnt(cnt);
 	ctx.decoded = calloc(cnt + 1, sizeof(*ctx.decoded));
 	ctx.func_start = calloc(cnt + 1, 1);
+	ctx.func_calls = calloc(cnt + 1, 1);
 	ctx.stubs = calloc(cnt + 1, sizeof(*ctx.stubs));
 	ctx.e.pos = malloc(label_cnt * sizeof(s64));
 	ctx.e.prev = malloc(label_cnt * sizeof(s64));
 	ctx.e.label_cnt = label_cnt;
 	int ret = -ENOMEM;
-	if (!jp || !ctx.decoded || !ctx.func_start || !ctx.stubs ||
+	if (!jp || !ctx.decoded || !ctx.func_start || !ctx.func_calls ||
+	    !ctx.stubs ||
 	    !ctx.e.pos || !ctx.e.prev) {
 		snprintf(err, err_sz, "out of memory");
 		goto out;
@@ -94,6 +116,7 @@ int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 	if (ret)
 		goto out;
 	ctx.func0_called = ctx.func_start[0] & FUNC_CALLED;
+	mark_func_calls(&ctx);
 
 	/* sizing passes: until the size stops changing */
 	memset(ctx.e.prev, 0xff, label_cnt * sizeof(s64));
@@ -182,6 +205,7 @@ out:
 	}
 	free(ctx.decoded);
 	free(ctx.func_start);
+	free(ctx.func_calls);
 	free(ctx.stubs);
 	free(ctx.e.pos);
 	free(ctx.e.prev);
@@ -307,17 +331,42 @@ static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
 
 /* ---- run-time support of the generated code ---- */
 
+static void window_set(u64 *lo, u64 *lim, u64 region_lo, u64 len)
+{
+	*lo = region_lo;
+	for (int k = 0; k < 4; k++)
+		lim[k] = len >= (1u << k) ? len - (1u << k) + 1 : 0;
+}
+
+/* The slow half of a memory access the inline checks (the frame's
+ * windows, the BPF stack) did not accept: run_mem_slow() decides, and
+ * the region it matched becomes the window of the frame at RBP, as the
+ * interpreter's mem_window_miss() does. */
 void *jit_mem_slow(struct bpfx_run *run, u64 addr, u32 desc,
-		   const struct jit_prog *jp)
+		   const struct jit_prog *jp, u64 rbp)
 {
 	u64 size = (desc >> 1) & 0xf;
 	bool write = desc & 1;
-	void *p = run_mem(run, addr, size, write ? MEM_WRITE : MEM_READ);
-	if (!p)
+	u64 stack_lo = (u64)(uintptr_t)run->stack;
+	void *p;
+	if (addr - stack_lo <= BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE - size)
+		return (void *)(uintptr_t)addr;
+	p = run_mem_slow(run, addr, size, write ? MEM_WRITE : MEM_READ);
+	if (!p) {
 		jit_failf(run, jp, desc >> 5, -EFAULT,
 			  "invalid %s of %llu bytes at 0x%llx",
 			  write ? "write" : "read", (unsigned long long)size,
 			  (unsigned long long)addr);
+		return NULL;
+	}
+	if (run->cached.hi > run->cached.lo) {
+		struct jit_window *w =
+			(struct jit_window *)(uintptr_t)(rbp + JIT_FRAME_WINDOW);
+		u64 len = run->cached.hi - run->cached.lo;
+		window_set(&w->rd_lo, w->rd_lim, run->cached.lo, len);
+		if (run->cached.writable)
+			window_set(&w->wr_lo, w->wr_lim, run->cached.lo, len);
+	}
 	return p;
 }
 

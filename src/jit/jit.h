@@ -57,14 +57,30 @@ struct jit_state {
 	bool callback;  /* entered from a helper: no exception boundary */
 };
 
+/* The memory windows of one JITed function's frame: the last readable
+ * and the last writable region that run_mem_slow() matched, as the
+ * interpreter keeps them in locals. An access of SIZE bytes at ADDR hits
+ * when ADDR - lo < lim[size_index(SIZE)], where lim[k] is
+ * len - (1 << k) + 1, or 0 when the region is shorter than 1 << k: the
+ * generated code tests it with one subtraction and one compare. All-zero
+ * limits match nothing; the code zeroes them at function entry and after
+ * every call that may run a helper (a helper may move the packet). */
+struct jit_window {
+	u64 rd_lo;
+	u64 rd_lim[4];
+	u64 wr_lo;
+	u64 wr_lim[4];
+};
+
 /* Host frame of every JITed function (main program, subprogram, entry
- * stub), below rbp. */
+ * stub), below rbp; the window sits within disp8 reach of rbp. */
 #define JIT_FRAME_RUN -8      /* struct bpfx_run * */
 #define JIT_FRAME_STACK -16   /* run->stack, for the inline stack check */
 #define JIT_FRAME_BOUNDARY -24 /* rbp of this frame's exception boundary */
-#define JIT_FRAME_SAVED -64   /* rbx, r12, r13, r14, r15 from -32 down */
-#define JIT_FRAME_MAGIC -72   /* rbp ^ jit_magic in boundary frames */
-#define JIT_FRAME_SIZE 80     /* rsp = rbp - 80, 16-byte aligned */
+#define JIT_FRAME_WINDOW -104 /* struct jit_window, up to -24 */
+#define JIT_FRAME_MAGIC -112  /* rbp ^ jit_magic in boundary frames */
+#define JIT_FRAME_SAVED -152  /* rbx, r12, r13, r14, r15 from -120 down */
+#define JIT_FRAME_SIZE 160    /* rsp = rbp - 160, 16-byte aligned */
 
 /* Kinds of fault a generated stub reports through jit_fault(). */
 enum jit_fault_kind {
@@ -84,6 +100,11 @@ enum jit_stub_type { JIT_STUB_NONE, STUB_FAULT, STUB_MEM, STUB_THROW };
 struct jit_stub {
 	u8 kind[2];
 	u32 arg[2];
+	/* STUB_MEM: the access is at [mem_base + mem_off] (host registers);
+	 * the inline code checked the stack first, else the window */
+	u8 mem_base;
+	bool mem_stack_first;
+	s16 mem_off;
 };
 
 /* ---- the emitter's state ---- */
@@ -109,6 +130,8 @@ struct jit_ctx {
 	struct resolved_insn *decoded;
 	size_t cnt;
 	u8 *func_start;       /* 1 at each function's first instruction */
+	u8 *func_calls;       /* 1 at a function's first instruction when it
+			       * calls anything (helper, kfunc, function) */
 	bool func0_called;    /* insn 0 is also a call target */
 	struct jit_prog *jp;
 	u64 magic;
@@ -130,7 +153,7 @@ BPFX_HIDDEN void jit_emit_fail(struct jit_emit *e, const char *fmt, ...)
 typedef u64 (*jit_entry_fn)(struct bpfx_run *run, const u64 *args,
 			    u64 target, u64 fp_above, struct jit_state *st);
 BPFX_HIDDEN void *jit_mem_slow(struct bpfx_run *run, u64 addr, u32 desc,
-			       const struct jit_prog *jp);
+			       const struct jit_prog *jp, u64 rbp);
 BPFX_HIDDEN void jit_fault(struct bpfx_run *run, u32 code,
 			   const struct jit_prog *jp);
 BPFX_HIDDEN u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,

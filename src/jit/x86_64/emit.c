@@ -74,12 +74,8 @@ enum { SH_ROR = 1, SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
 /* ---- labels ---- */
 enum {
 	L_ENTRY, L_ENTRY_EPILOGUE, L_MAIN, L_TAIL, L_FUNC0, L_ERROR_EXIT,
-	L_RET0, L_MEM_THUNK, L_FAULT, L_THROW, L_COLD,
-	/* the fast region checks, one per size and access, 4 regions each */
-	L_MEM_FAST0, L_MEM_NEXT0 = L_MEM_FAST0 + 8, L__COMMON = L_MEM_NEXT0 + 8 * 5,
+	L_RET0, L_MEM_THUNK, L_FAULT, L_THROW, L_COLD, L__COMMON,
 };
-#define L_MEM_FAST(size, write) (L_MEM_FAST0 + 2 * size_index(size) + (write))
-#define L_MEM_NEXT(t, k) (L_MEM_NEXT0 + 5 * (t) + (k))
 
 static int size_index(int size)
 {
@@ -435,7 +431,7 @@ static void emit_load_run(struct jit_emit *e, int dst)
 	emit_ld64(e, dst, RBP, JIT_FRAME_RUN);
 }
 
-/* lea rsp, [rbp-64]; pop r15; pop r14; pop r13; pop r12; pop rbx; leave; ret */
+/* lea rsp, [rbp-152]; pop r15; pop r14; pop r13; pop r12; pop rbx; leave; ret */
 static void emit_epilogue(struct jit_emit *e)
 {
 	emit_lea(e, RSP, RBP, JIT_FRAME_SAVED);
@@ -448,9 +444,23 @@ static void emit_epilogue(struct jit_emit *e)
 	emit1(e, 0xc3); /* ret */
 }
 
+/* The frame's memory windows match nothing: xor r10d, r10d;
+ * mov [rbp + window.rd_lim[k]], r10; mov [rbp + window.wr_lim[k]], r10 */
+static void emit_window_reset(struct jit_emit *e)
+{
+	emit_rr(e, 0x31, false, AUX, AUX);
+	for (int k = 0; k < 4; k++) {
+		emit_st64(e, RBP, JIT_FRAME_WINDOW +
+			  (s32)offsetof(struct jit_window, rd_lim[k]), AUX);
+		emit_st64(e, RBP, JIT_FRAME_WINDOW +
+			  (s32)offsetof(struct jit_window, wr_lim[k]), AUX);
+	}
+}
+
 /* push rbp; mov rbp, rsp; push rdi; push qword [rdi + stack]; then the
  * boundary: push rbp (own) | push 0 (entry) | push [caller rbp - 24];
- * push rbx; push r12; push r13; push r14; push r15; sub rsp, 16 */
+ * sub rsp, 88 (window, magic); push rbx; push r12; push r13; push r14;
+ * push r15; sub rsp, 8; then a function's empty windows */
 enum frame_boundary { BOUNDARY_SELF, BOUNDARY_NONE, BOUNDARY_INHERIT };
 static void emit_frame(struct jit_emit *e, enum frame_boundary b)
 {
@@ -467,12 +477,16 @@ static void emit_frame(struct jit_emit *e, enum frame_boundary b)
 		emit_ld64(e, AUX, RBP, 0); /* mov r10, [rbp] */
 		emit_push_mem(e, AUX, JIT_FRAME_BOUNDARY);
 	}
+	emit_alu_ri(e, ALU_SUB, true, RSP,
+		    JIT_FRAME_BOUNDARY - JIT_FRAME_SAVED - 40);
 	emit_push(e, RBX);
 	emit_push(e, R12);
 	emit_push(e, R13);
 	emit_push(e, R14);
 	emit_push(e, R15);
-	emit_alu_ri(e, ALU_SUB, true, RSP, 16);
+	emit_alu_ri(e, ALU_SUB, true, RSP, JIT_FRAME_SIZE + JIT_FRAME_SAVED);
+	if (b != BOUNDARY_NONE)
+		emit_window_reset(e);
 }
 
 /* movabs r11, magic; xor r11, rbp; mov [rbp-72], r11 */
@@ -526,13 +540,64 @@ static size_t use_stub(struct insn_ctx *ic, int k, enum jit_stub_type type,
 	return L_STUB(ic->i, k);
 }
 
-/* The address check of a load/store/atomic of SIZE at [base + off]: the
- * host address ends up in r11, or the access is at a constant offset of
- * r10 and *disp gives it. Returns the register to address through. */
+/* [rbp + d] of the window's lo and of its limit for SIZE-byte accesses */
+static s32 window_lo(bool write)
+{
+	return JIT_FRAME_WINDOW + (s32)(write ? offsetof(struct jit_window, wr_lo)
+					      : offsetof(struct jit_window, rd_lo));
+}
+
+static s32 window_lim(int size, bool write)
+{
+	size_t k = (size_t)size_index(size);
+	return JIT_FRAME_WINDOW +
+	       (s32)(write ? offsetof(struct jit_window, wr_lim) +
+				     k * sizeof(u64)
+			   : offsetof(struct jit_window, rd_lim) + k * sizeof(u64));
+}
+
+/* The window test of [base + disp]; jumps to LABEL when it hits (HIT)
+ * or misses (!HIT). lea r10, [base + disp]; sub r10, [rbp + lo];
+ * cmp r10, [rbp + lim]; jb|jae label */
+static void emit_window_test(struct jit_emit *e, int base, s32 disp, int size,
+			     bool write, bool hit, size_t label)
+{
+	emit_lea(e, AUX, base, disp);
+	emit_rex(e, true, AUX, RBP, false);
+	emit1(e, 0x2b);
+	emit_modrm_mem(e, AUX, RBP, window_lo(write));
+	emit_rex(e, true, AUX, RBP, false);
+	emit1(e, 0x3b);
+	emit_modrm_mem(e, AUX, RBP, window_lim(size, write));
+	emit_jcc(e, hit ? CC_B : CC_AE, label);
+}
+
+/* The whole-BPF-stack test of [base + disp]: lea r10, [base + disp];
+ * sub r10, [rbp-16]; cmp r10, 4096-size; jbe|ja label */
+static void emit_stack_test(struct jit_emit *e, int base, s32 disp, int size,
+			    bool hit, size_t label)
+{
+	emit_lea(e, AUX, base, disp);
+	emit_rex(e, true, AUX, RBP, false);
+	emit1(e, 0x2b);
+	emit_modrm_mem(e, AUX, RBP, JIT_FRAME_STACK);
+	emit_alu_ri(e, ALU_CMP, true, AUX,
+		    BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE - size);
+	emit_jcc(e, hit ? CC_BE : CC_A, label);
+}
+
+/* The address check of a load/store/atomic of SIZE at [base + off].
+ * Returns the host register to address through, with *disp: r12 for a
+ * constant offset inside the frame (no check), r11 for an atomic (the
+ * address, after its alignment test), else the BPF register itself.
+ * Inline: the frame's window for the access (or, for r10-based
+ * addresses, the whole BPF stack); the out-of-line stub tries the other
+ * and then calls the thunk, which refreshes the window. */
 static int emit_mem_check(struct insn_ctx *ic, int bpf_base, s16 off,
 			  int size, bool write, bool atomic, s32 *disp)
 {
 	struct jit_emit *e = ic->e;
+	int base = reg_map[bpf_base];
 	if (bpf_base == 10 && off >= -BPFX_STACK_SIZE && off + size <= 0) {
 		/* inside the frame: no check; r10 is 64-byte aligned */
 		if (atomic && (off & (size - 1)))
@@ -542,10 +607,10 @@ static int emit_mem_check(struct insn_ctx *ic, int bpf_base, s16 off,
 		*disp = off;
 		return R12;
 	}
-	/* lea r11, [base + off] */
-	emit_lea(e, TMP, reg_map[bpf_base], off);
+	*disp = off;
 	if (atomic) {
-		/* test r11b, size-1; jnz misaligned */
+		/* lea r11, [base + off]; test r11b, size-1; jnz misaligned */
+		emit_lea(e, TMP, base, off);
 		emit1(e, 0x41);
 		emit1(e, 0xf6);
 		emit_modrm_reg(e, 0, TMP);
@@ -553,19 +618,20 @@ static int emit_mem_check(struct insn_ctx *ic, int bpf_base, s16 off,
 		emit_jcc(e, CC_NE, use_stub(ic, 0, STUB_FAULT,
 					    (u32)ic->i << JIT_FAULT_KIND_BITS |
 						    JIT_FAULT_MISALIGNED));
+		base = TMP;
+		*disp = 0;
 	}
-	/* mov r10, r11; sub r10, [rbp-16]; cmp r10, 4096-size; ja slow */
-	emit_mov_rr(e, true, AUX, TMP);
-	emit_rex(e, true, AUX, RBP, false);
-	emit1(e, 0x2b);
-	emit_modrm_mem(e, AUX, RBP, JIT_FRAME_STACK);
-	emit_alu_ri(e, ALU_CMP, true, AUX,
-		    BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE - size);
-	emit_jcc(e, CC_A, use_stub(ic, 1, STUB_MEM,
-				   JIT_MEM_DESC(ic->i, size, write)));
+	bool stack_first = bpf_base == 10;
+	size_t stub = use_stub(ic, 1, STUB_MEM, JIT_MEM_DESC(ic->i, size, write));
+	ic->stub->mem_base = (u8)base;
+	ic->stub->mem_off = (s16)*disp;
+	ic->stub->mem_stack_first = stack_first;
+	if (stack_first)
+		emit_stack_test(e, base, *disp, size, false, stub);
+	else
+		emit_window_test(e, base, *disp, size, write, false, stub);
 	place(e, L_BACK(ic->i));
-	*disp = 0;
-	return TMP;
+	return base;
 }
 
 static int op_size(u8 code)
@@ -840,9 +906,10 @@ static void emit_helper_call(struct insn_ctx *ic)
 		emit_movabs(e, TMP, (u64)(uintptr_t)ic->ctx->jp);
 		emit_st64(e, AUX, (s32)offsetof(struct jit_state, cur), TMP);
 	}
-	/* mov rdi, [rbp-8]; movabs r11, fn; call r11 */
+	/* mov rdi, [rbp-8]; movabs r11, fn; call r11; empty windows */
 	emit_load_run(e, RDI);
 	emit_call_abs(e, (const void *)(uintptr_t)d->imm);
+	emit_window_reset(e);
 	if (d->kind == RESOLVED_KFUNC_THROW) {
 		/* mov rdi, [rbp-8]; cmp byte [rdi+thrown], 0; jne throw */
 		emit_load_run(e, RDI);
@@ -870,6 +937,7 @@ static void emit_tail_call(struct insn_ctx *ic)
 	emit_mov_rr(e, true, TMP, RAX);
 	for (int k = 5; k >= 0; k--)
 		emit_pop(e, saved[k]);
+	emit_window_reset(e);
 	emit_check_err(e);
 	emit_rr(e, 0x85, true, TMP, TMP);
 	emit_jcc(e, CC_E, L_BACK(ic->i));
@@ -903,6 +971,7 @@ static void emit_callx(struct insn_ctx *ic)
 	emit1(e, 0x41); /* call r11 */
 	emit1(e, 0xff);
 	emit1(e, 0xd3);
+	emit_window_reset(e);
 	emit_check_err(e);
 }
 
@@ -1050,6 +1119,9 @@ static void emit_insn(struct insn_ctx *ic)
 						JIT_FAULT_BUDGET));
 		size_t t = ic->i + 1 + (size_t)(s64)imm;
 		emit_call_label(e, t == 0 ? L_FUNC0 : L_FUNC(t));
+		/* a helper it runs may move the packet */
+		if (ic->ctx->func_calls[t])
+			emit_window_reset(e);
 		break;
 	}
 	case BPFX_OP_CALL_HELPER: case BPFX_OP_CALL_KFUNC:
@@ -1151,11 +1223,23 @@ static void emit_stubs(struct insn_ctx *ic)
 			emit_mov_ri(e, false, RSI, arg);
 			emit_jmp(e, L_THROW);
 			break;
-		case STUB_MEM: /* mov r10d, desc; call mem_fast_S_A; jmp back */
+		case STUB_MEM: {
+			/* the other inline test; lea r11, [base + off];
+			 * mov r10d, desc; call mem_thunk; jmp back */
+			int size = (arg >> 1) & 0xf, base = ic->stub->mem_base;
+			s32 off = ic->stub->mem_off;
+			if (ic->stub->mem_stack_first)
+				emit_window_test(e, base, off, size, arg & 1,
+						 true, L_BACK(ic->i));
+			else
+				emit_stack_test(e, base, off, size, true,
+						L_BACK(ic->i));
+			emit_lea(e, TMP, base, off);
 			emit_mov_ri(e, false, AUX, arg);
-			emit_call_label(e, L_MEM_FAST((arg >> 1) & 0xf, arg & 1));
+			emit_call_label(e, L_MEM_THUNK);
 			emit_jmp(e, L_BACK(ic->i));
 			break;
+		}
 		}
 	}
 }
@@ -1246,7 +1330,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 
 	/* error exit: back to the innermost entry stub's frame.
 	 * mov rdi, [rbp-8]; mov rdi, [rdi+engine_state]; mov rsp, [rdi];
-	 * lea rbp, [rsp+80]; jmp entry_epilogue */
+	 * lea rbp, [rsp+160]; jmp entry_epilogue */
 	add_mark(ctx, "error_exit");
 	place(e, L_RET0);
 	emit_mov_ri(e, false, RAX, 0);
@@ -1259,7 +1343,8 @@ void jit_arch_emit(struct jit_ctx *ctx)
 
 	/* mem_thunk: r11 = address, r10d = descriptor; keeps every BPF
 	 * register. push rax, rsi, rdx, rcx, r8, r9, r11; mov rdi, [rbp-8];
-	 * mov rsi, r11; mov edx, r10d; movabs rcx, jp; call jit_mem_slow;
+	 * mov rsi, r11; mov edx, r10d; movabs rcx, jp; mov r8, rbp;
+	 * call jit_mem_slow;
 	 * test rax, rax; jz error_exit; pop them; ret */
 	add_mark(ctx, "mem_thunk");
 	place(e, L_MEM_THUNK);
@@ -1270,60 +1355,13 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_mov_rr(e, true, RSI, TMP);
 	emit_mov_rr(e, false, RDX, AUX);
 	emit_movabs(e, RCX, (u64)(uintptr_t)jp);
+	emit_mov_rr(e, true, R8, RBP);
 	emit_call_abs(e, (const void *)jit_mem_slow);
 	emit_rr(e, 0x85, true, RAX, RAX);
 	emit_jcc(e, CC_E, L_ERROR_EXIT);
 	for (int k = 6; k >= 0; k--)
 		emit_pop(e, saved[k]);
 	emit1(e, 0xc3);
-
-	/* mem_fast_S_A: the run's packet, context, extra region and last
-	 * map region, checked here before the C call: push r10;
-	 * mov rdi, [rbp-8]; lea r10, [r11+S]; cmp r10, r11; jb slow; then per
-	 * region: cmp r11, [rdi+lo]; jb next; cmp r10, [rdi+hi]; ja next;
-	 * (write: cmp byte [rdi+writable], 0; je next;) pop r10; ret.
-	 * slow: pop r10; jmp mem_thunk */
-	static const size_t regions[4] = {
-		offsetof(struct bpfx_run, cached), offsetof(struct bpfx_run, pkt),
-		offsetof(struct bpfx_run, ctx), offsetof(struct bpfx_run, extra),
-	};
-	for (int t = 0; t < 8; t++) {
-		int size = 1 << (t / 2);
-		bool write = t & 1;
-		place(e, L_MEM_FAST0 + (size_t)t);
-		if (t == 0)
-			add_mark(ctx, "mem_fast");
-		emit_push(e, AUX);
-		emit_load_run(e, RDI);
-		emit_lea(e, AUX, TMP, size);
-		emit_rr(e, 0x39, true, AUX, TMP); /* cmp r10, r11 */
-		emit_jcc(e, CC_B, L_MEM_NEXT(t, 4));
-		for (int k = 0; k < 4; k++) {
-			s32 lo = (s32)(regions[k] + offsetof(struct run_region, lo));
-			s32 hi = (s32)(regions[k] + offsetof(struct run_region, hi));
-			s32 wr = (s32)(regions[k] + offsetof(struct run_region, writable));
-			emit_rex(e, true, TMP, RDI, false); /* cmp r11, [rdi+lo] */
-			emit1(e, 0x3b);
-			emit_modrm_mem(e, TMP, RDI, lo);
-			emit_jcc(e, CC_B, L_MEM_NEXT(t, k));
-			emit_rex(e, true, AUX, RDI, false); /* cmp r10, [rdi+hi] */
-			emit1(e, 0x3b);
-			emit_modrm_mem(e, AUX, RDI, hi);
-			emit_jcc(e, CC_A, L_MEM_NEXT(t, k));
-			if (write) {
-				emit1(e, 0x80); /* cmp byte [rdi+writable], 0 */
-				emit_modrm_mem(e, ALU_CMP, RDI, wr);
-				emit1(e, 0);
-				emit_jcc(e, CC_E, L_MEM_NEXT(t, k));
-			}
-			emit_pop(e, AUX);
-			emit1(e, 0xc3);
-			place(e, L_MEM_NEXT(t, k));
-		}
-		place(e, L_MEM_NEXT(t, 4));
-		emit_pop(e, AUX);
-		emit_jmp(e, L_MEM_THUNK);
-	}
 
 	/* fault: esi = insn << 4 | kind. mov rdi, [rbp-8]; movabs rdx, jp;
 	 * call jit_fault; jmp error_exit */
@@ -1336,7 +1374,8 @@ void jit_arch_emit(struct jit_ctx *ctx)
 
 	/* throw: esi = insn. mov rdi, [rbp-8]; mov rdx, rbp; movabs rcx, jp;
 	 * call jit_throw; test rax, rax; jz error_exit; mov rbp, rax;
-	 * lea rsp, [rbp-80]; mov r12, [rbp-40]; sub r12, 512;
+	 * lea rsp, [rbp-160]; mov r12, [rbp-128]; sub r12, 512; empty
+	 * windows;
 	 * mov rdi, [rbp-8]; mov rsi, [rdi+cookie]; then the callback:
 	 * jmp cb | mov rax, rsi; epilogue */
 	add_mark(ctx, "throw");
@@ -1349,8 +1388,9 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_jcc(e, CC_E, L_ERROR_EXIT);
 	emit_mov_rr(e, true, RBP, RAX);
 	emit_lea(e, RSP, RBP, -JIT_FRAME_SIZE);
-	emit_ld64(e, R12, RBP, JIT_FRAME_SAVED + 24); /* saved r12 at -40 */
+	emit_ld64(e, R12, RBP, JIT_FRAME_SAVED + 24); /* saved r12 */
 	emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
+	emit_window_reset(e);
 	emit_load_run(e, RDI);
 	emit_ld64(e, RSI, RDI, (s32)offsetof(struct bpfx_run, cookie));
 	u32 cb = ctx->prog->exception_cb_insn;
