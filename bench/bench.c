@@ -532,6 +532,10 @@ int main(int argc, char **argv)
 					       results[i].why[e]);
 		}
 	}
+	if (!throw_only && !jit_missing[0]) {
+		printf("\n");
+		compile_bench(objdir, rounds, only_case);
+	}
 	if (!only_case || throw_only) {
 		printf("\n");
 		if (throw_bench(objdir, rounds, batch_ms, verbose, only_engine))

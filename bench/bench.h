@@ -90,5 +90,7 @@ double bench_median(double *v, int n);
  * on bpfx's engines and the kernel; non-zero on a wrong result. */
 int throw_bench(const char *objdir, int rounds, double batch_ms,
 		bool verbose, const char *only_engine);
+/* The JIT's compile time per 1,000 instructions (compile.c). */
+int compile_bench(const char *objdir, int rounds, const char *only_case);
 
 #endif
