@@ -153,6 +153,10 @@ struct bpfx_verify_opts {
 	uint32_t total_states;        /* out */
 	uint32_t peak_states;         /* out */
 	uint64_t duration_ns;         /* out */
+	/* BPFX_ENGINE_KERNEL: the host kernel's verifier instead, the
+	 * program loaded and closed at once (never run or attached); the
+	 * counts and time are the ones its log reports */
+	enum bpfx_engine engine;
 };
 BPFX_API int bpfx_program__verify(struct bpfx_program *prog,
 				  struct bpfx_verify_opts *opts);

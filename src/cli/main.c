@@ -21,7 +21,7 @@ static void usage(FILE *out)
 		"                             compare the engines and the kernel\n"
 		"  jit --dump OBJ [--prog NAME]\n"
 		"                             the JIT's code, disassembled\n"
-		"  verify OBJ [--prog NAME] [--log-level 1|2]\n"
+		"  verify OBJ [--prog NAME] [--log-level 1|2] [--engine kernel]\n"
 		"                             the verifier's log and counts\n"
 		"  conformance-plugin [HEX_MEM] [--engine E] [--elf]\n"
 		"                             the BPF conformance suite's plugin\n");

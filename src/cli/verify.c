@@ -1,5 +1,6 @@
 /*
- * bpfx verify OBJ [--prog NAME] [--log-level 1|2]: runs the verifier on
+ * bpfx verify OBJ [--prog NAME] [--log-level 1|2] [--engine kernel]: runs
+ * the verifier (or, with --engine kernel, loads into the host kernel) on
  * one program (or each program of the object) and prints the kernel-style
  * log: at level 1 the failing instruction, its source line and the
  * message; at level 2 every instruction with its register state; always
@@ -13,12 +14,13 @@
 #include "cli/cli.h"
 #include "internal.h"
 
-static int verify_one(struct bpfx_program *prog, unsigned int level)
+static int verify_one(struct bpfx_program *prog, unsigned int level,
+		      int engine)
 {
 	size_t sz = 16 << 20;
 	char *log = malloc(sz);
 	BPFX_OPTS(bpfx_verify_opts, opts, .log_level = level ? level : 1,
-		  .log_buf = log, .log_size = sz);
+		  .log_buf = log, .log_size = sz, .engine = engine);
 	int err;
 
 	if (!log)
@@ -40,15 +42,21 @@ int cmd_verify(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "prog", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "engine", required_argument, NULL, 'e' },
 		{ 0 },
 	};
 	const char *name = NULL;
 	unsigned int level = 1;
+	int engine = BPFX_ENGINE_DEFAULT;
 	struct bpfx_object *obj;
 	int c, failed = 0;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:l:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:l:e:", longopts, NULL)) != -1) {
+		if (c == 'e' && (engine = bpfx_engine_by_name(optarg)) < 0)
+			goto usage;
+		else if (c == 'e')
+			continue;
 		if (c == 'p')
 			name = optarg;
 		else if (c == 'l')
@@ -73,15 +81,15 @@ int cmd_verify(int argc, char **argv)
 			bpfx_object__close(obj);
 			return 1;
 		}
-		failed = verify_one(prog, level);
+		failed = verify_one(prog, level, engine);
 	} else {
 		struct bpfx_program *prog;
 		bpfx_object__for_each_program(prog, obj)
-			failed |= verify_one(prog, level);
+			failed |= verify_one(prog, level, engine);
 	}
 	bpfx_object__close(obj);
 	return failed;
 usage:
-	fprintf(stderr, "usage: bpfx verify OBJ [--prog NAME] [--log-level 1|2]\n");
+	fprintf(stderr, "usage: bpfx verify OBJ [--prog NAME] [--log-level 1|2] [--engine kernel]\n");
 	return 2;
 }

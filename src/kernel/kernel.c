@@ -200,6 +200,11 @@ struct session {
 	size_t btf_cnt;
 	unsigned int kernel_cpus;
 	char *log; /* verifier log, allocated on the first rejection */
+	/* kernel_verify(): this program loads once, with the caller's log */
+	const struct bpfx_program *verify_prog;
+	char *verify_log;
+	size_t verify_log_sz;
+	u32 verify_log_level;
 };
 
 static void session_close(struct session *s)
@@ -710,7 +715,16 @@ static u32 prog_flags(const struct bpfx_program *prog)
 static int prog_load_attempt(struct bpfx_program *prog, union bpf_attr *attr,
 			     struct session *s)
 {
-	int fd = (int)sys_bpf(BPF_PROG_LOAD, attr), err;
+	int fd, err;
+
+	if (prog == s->verify_prog) {
+		attr->log_buf = ptr_to_u64(s->verify_log);
+		attr->log_size = (u32)s->verify_log_sz;
+		attr->log_level = s->verify_log_level;
+		fd = (int)sys_bpf(BPF_PROG_LOAD, attr);
+		return fd >= 0 ? fd : -errno;
+	}
+	fd = (int)sys_bpf(BPF_PROG_LOAD, attr);
 
 	if (fd >= 0)
 		return fd;
@@ -1090,5 +1104,45 @@ int kernel_test_run(struct bpfx_program *prog, struct bpfx_test_run_opts *opts)
 out:
 	free(ctx_copy);
 	session_close(&s);
+	return err;
+}
+
+/* The kernel's verdict, counts and time for PROG: loaded with the log at
+ * LOG_LEVEL plus BPF_LOG_STATS, then closed; never run or attached. */
+int kernel_verify(struct bpfx_program *prog, unsigned int log_level,
+		  char *log, size_t log_sz, struct verifier_stats *stats)
+{
+	struct session s = { .kernel_cpus = kernel_possible_cpus() };
+	char why[160], own[4096];
+	const char *p;
+	int fd, err;
+
+	if (!bpfx_kernel_available(why, sizeof(why))) {
+		pr_warn("kernel: %s: the kernel engine is not available: %s",
+			prog->name, why);
+		return -EOPNOTSUPP;
+	}
+	s.verify_prog = prog;
+	s.verify_log = log && log_sz ? log : own;
+	s.verify_log_sz = log && log_sz ? log_sz : sizeof(own);
+	s.verify_log_level = (log_level & 3) | 4; /* BPF_LOG_STATS */
+	s.verify_log[0] = '\0';
+	err = load_prog(&s, prog, &fd);
+	session_close(&s);
+	memset(stats, 0, sizeof(*stats));
+	p = strstr(s.verify_log, "processed ");
+	while (p && strstr(p + 1, "processed "))
+		p = strstr(p + 1, "processed ");
+	if (p)
+		sscanf(p, "processed %u insns (limit %*u) max_states_per_insn %u total_states %u peak_states %u",
+		       &stats->insns_processed, &stats->max_states_per_insn,
+		       &stats->total_states, &stats->peak_states);
+	p = strstr(s.verify_log, "verification time ");
+	if (p) {
+		unsigned long long us = 0;
+
+		sscanf(p, "verification time %llu usec", &us);
+		stats->duration_ns = us * 1000;
+	}
 	return err;
 }

@@ -16,4 +16,13 @@
 BPFX_HIDDEN int kernel_test_run(struct bpfx_program *prog,
 				struct bpfx_test_run_opts *opts);
 
+/* bpfx_program__verify() with BPFX_ENGINE_KERNEL: loads PROG (and the
+ * maps it uses) into the host kernel with its verifier's log at LOG_LEVEL
+ * plus BPF_LOG_STATS into LOG (may be NULL), fills STATS from the log's
+ * "processed N insns ..." and "verification time N usec" lines, closes
+ * everything. Load only. Returns 0 or the kernel's negative errno. */
+BPFX_HIDDEN int kernel_verify(struct bpfx_program *prog,
+			      unsigned int log_level, char *log, size_t log_sz,
+			      struct verifier_stats *stats);
+
 #endif
