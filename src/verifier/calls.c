@@ -145,10 +145,10 @@ int release_reference(struct venv *env, u32 ref_obj_id)
 		for (int r = 0; r < 11; r++)
 			if (fr->regs[r].ref_obj_id == ref_obj_id)
 				reg_mark_unknown(&fr->regs[r]);
-		for (int k = 0; k < SLOTS; k++)
-			if (fr->stype[k * 8] == STACK_SPILL &&
-			    fr->spill[k].ref_obj_id == ref_obj_id)
-				reg_mark_unknown(&fr->spill[k]);
+		for (int k = 0; k < fr->nslots; k++)
+			if (slot_is_spill(fr, k) &&
+			    fr->slots[k].spill.ref_obj_id == ref_obj_id)
+				reg_mark_unknown(&fr->slots[k].spill);
 	}
 	return 0;
 }
@@ -210,13 +210,19 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 				    "invalid indirect access to stack R%d off=%lld size=%llu",
 				    regno, (long long)lo,
 				    (unsigned long long)size_max);
-		if (write) {
+		if (write && hi + (s64)size_max > lo) {
 			/* the helper fills the bytes */
+			int err = frame_reserve(fr, (int)((-lo + 7) / 8));
+
+			if (err)
+				return err;
 			for (s64 b = lo; b < hi + (s64)size_max; b++) {
-				int i = b + MAX_BPF_STACK;
-				if (fr->stype[i & ~7] == STACK_SPILL)
-					memset(&fr->stype[i & ~7], STACK_MISC, 8);
-				fr->stype[i] = STACK_MISC;
+				int spi = (-b - 1) / 8;
+				u8 *bytes = fr->slots[spi].stype;
+
+				if (bytes[0] == STACK_SPILL)
+					memset(bytes, STACK_MISC, 8);
+				bytes[b + 8 * (spi + 1)] = STACK_MISC;
 			}
 		}
 		/* reads of never-written bytes: a privileged kernel allows
@@ -266,7 +272,7 @@ static int check_size_arg(struct venv *env, int regno, bool zero_ok,
 			    "R%d unbounded memory access, use 'var &= const' or 'if (var < const)'",
 			    regno);
 	*size_max = r->umax;
-	return 0;
+	return mark_precise(env, regno);
 }
 
 /* ---- helpers ---- */
@@ -289,20 +295,21 @@ static int setup_callback(struct venv *env, int call_idx, int helper,
 			    (int)env->sub[cb_sub].start, cb_sub);
 	/* the caller's stack as the callback finds it on any iteration:
 	 * scalars it may change are unknown */
-	for (int k = 0; k < SLOTS; k++) {
-		if (caller->stype[k * 8] == STACK_SPILL &&
-		    caller->spill[k].type == SCALAR_VALUE) {
-			reg_mark_unknown(&caller->spill[k]);
+	for (int k = 0; k < caller->nslots; k++) {
+		struct vslot *sl = &caller->slots[k];
+
+		if (sl->stype[0] == STACK_SPILL &&
+		    sl->spill.type == SCALAR_VALUE) {
+			reg_mark_unknown(&sl->spill);
 			continue;
 		}
 		for (int b = 0; b < 8; b++)
-			if (caller->stype[k * 8 + b] == STACK_ZERO)
-				caller->stype[k * 8 + b] = STACK_MISC;
+			if (sl->stype[b] == STACK_ZERO)
+				sl->stype[b] = STACK_MISC;
 	}
-	f = malloc(sizeof(*f));
+	f = frame_new(call_idx, cb_sub, st->curframe + 1);
 	if (!f)
 		return -ENOMEM;
-	init_frame(f, call_idx, cb_sub, st->curframe + 1);
 	f->is_callback = true;
 	f->callback_helper = helper;
 	if (helper == BPF_FUNC_loop) {
@@ -401,6 +408,8 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 				return verr(env, -EACCES,
 					    "R%d is not a known constant'", regno);
 			size_max = r->var_off.value;
+			if ((err = mark_precise(env, regno)))
+				return err;
 			break;
 		case ARG_PTR_TO_CTX:
 			if (r->type != PTR_TO_CTX)
@@ -491,6 +500,10 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 	    map.map->type != BPF_MAP_TYPE_PROG_ARRAY)
 		return verr(env, -EINVAL, "cannot pass map_type %u into func %s#%d",
 			    map.map->type, helper_by_id(id)->name, id);
+	/* the kernel keeps a constant tail call key for its poke table */
+	if (id == BPF_FUNC_tail_call && reg_is_const(&regs[3]) &&
+	    (err = mark_precise(env, 3)))
+		return err;
 	if (id == BPF_FUNC_tail_call && st->ref_cnt)
 		return verr(env, -EINVAL,
 			    "tail_call would lead to reference leak");
@@ -523,6 +536,7 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		}
 		if (skip->parent)
 			skip->parent->branches++;
+		hist_cur(env)->flags |= HIST_CALLBACK;
 		err = setup_callback(env, idx, id, cb_sub, &map, &cb_ctx);
 		if (err)
 			return err;
@@ -693,10 +707,9 @@ int check_subprog_call(struct venv *env, const struct bpf_insn *insn,
 	if (st->curframe + 1 >= BPFX_MAX_CALL_FRAMES)
 		return verr(env, -E2BIG, "the call stack of %d frames is too deep",
 			    st->curframe + 2);
-	f = malloc(sizeof(*f));
+	f = frame_new(idx, sub, st->curframe + 1);
 	if (!f)
 		return -ENOMEM;
-	init_frame(f, idx, sub, st->curframe + 1);
 	for (int i = 1; i <= 5; i++)
 		f->regs[i] = regs[i];
 	st->frame[++st->curframe] = f;

@@ -36,6 +36,7 @@
 #define _GNU_SOURCE
 #include <time.h>
 
+#include "kernel/kernel.h"
 #include "verifier/verifier.h"
 
 #define MAX_PROCESSED 1000000
@@ -169,15 +170,15 @@ static void log_state(struct venv *env, const struct vstate *st)
 			log_reg(env, r, sizeof(r), &fr->regs[i]);
 			n += snprintf(line + n, sizeof(line) - n, " R%d=%s", i, r);
 		}
-		for (int k = SLOTS - 1; k >= 0 && n < sizeof(line); k--) {
-			const u8 *t = &fr->stype[k * 8];
+		for (int k = 0; k < fr->nslots && n < sizeof(line); k++) {
+			const u8 *t = fr->slots[k].stype;
 			char kinds[9];
 			bool any = false;
 
 			if (t[0] == STACK_SPILL) {
-				log_reg(env, r, sizeof(r), &fr->spill[k]);
+				log_reg(env, r, sizeof(r), &fr->slots[k].spill);
 				n += snprintf(line + n, sizeof(line) - n,
-					      " fp%d=%s", k * 8 - MAX_BPF_STACK, r);
+					      " fp%d=%s", -8 * (k + 1), r);
 				continue;
 			}
 			for (int b = 0; b < 8; b++) {
@@ -187,8 +188,7 @@ static void log_state(struct venv *env, const struct vstate *st)
 			kinds[8] = 0;
 			if (any)
 				n += snprintf(line + n, sizeof(line) - n,
-					      " fp%d=%s", k * 8 - MAX_BPF_STACK,
-					      kinds);
+					      " fp%d=%s", -8 * (k + 1), kinds);
 		}
 	}
 	vlog(env, "%s\n", line[0] == ' ' ? line + 1 : line);
@@ -207,6 +207,82 @@ static void log_insn(struct venv *env, int idx)
 
 /* ---- states ---- */
 
+/* A frame and its slots in one allocation, sized to the slots in use. */
+static struct vframe *frame_alloc(int nslots)
+{
+	struct vframe *fr = malloc(sizeof(*fr) + nslots * sizeof(struct vslot));
+
+	if (!fr)
+		return NULL;
+	fr->slots = (struct vslot *)(fr + 1);
+	fr->slots_inline = true;
+	fr->cap = nslots;
+	fr->nslots = nslots;
+	return fr;
+}
+
+void frame_free(struct vframe *fr)
+{
+	if (fr && !fr->slots_inline)
+		free(fr->slots);
+	free(fr);
+}
+
+struct vframe *frame_new(int callsite, int subprog, int frameno)
+{
+	struct vframe *f = frame_alloc(0);
+
+	if (!f)
+		return NULL;
+	memset(f->regs, 0, sizeof(f->regs));
+	f->callsite = callsite;
+	f->subprog = subprog;
+	f->is_callback = false;
+	f->callback_helper = 0;
+	f->regs[BPF_REG_10].type = PTR_TO_STACK;
+	f->regs[BPF_REG_10].frameno = frameno;
+	f->regs[BPF_REG_10].var_off = tnum_const(0);
+	return f;
+}
+
+int frame_reserve(struct vframe *fr, int nslots)
+{
+	if (nslots <= fr->nslots)
+		return 0;
+	if (nslots > fr->cap) {
+		int cap = MAX(nslots, MIN(SLOTS, fr->cap * 2));
+		struct vslot *n = malloc(cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		memcpy(n, fr->slots, fr->nslots * sizeof(*n));
+		if (!fr->slots_inline)
+			free(fr->slots);
+		fr->slots = n;
+		fr->slots_inline = false;
+		fr->cap = cap;
+	}
+	memset(&fr->slots[fr->nslots], 0,
+	       (nslots - fr->nslots) * sizeof(struct vslot));
+	fr->nslots = nslots;
+	return 0;
+}
+
+static struct vframe *frame_dup(const struct vframe *src)
+{
+	struct vframe *fr = frame_alloc(src->nslots);
+
+	if (!fr)
+		return NULL;
+	memcpy(fr->regs, src->regs, sizeof(fr->regs));
+	fr->callsite = src->callsite;
+	fr->subprog = src->subprog;
+	fr->is_callback = src->is_callback;
+	fr->callback_helper = src->callback_helper;
+	memcpy(fr->slots, src->slots, src->nslots * sizeof(struct vslot));
+	return fr;
+}
+
 struct vstate *state_dup(const struct vstate *st)
 {
 	struct vstate *n = malloc(sizeof(*n));
@@ -215,13 +291,12 @@ struct vstate *state_dup(const struct vstate *st)
 		return NULL;
 	*n = *st;
 	for (int f = 0; f <= st->curframe; f++) {
-		n->frame[f] = malloc(sizeof(struct vframe));
+		n->frame[f] = frame_dup(st->frame[f]);
 		if (!n->frame[f]) {
 			n->curframe = f - 1;
 			state_free(n);
 			return NULL;
 		}
-		*n->frame[f] = *st->frame[f];
 	}
 	for (int f = st->curframe + 1; f < BPFX_MAX_CALL_FRAMES; f++)
 		n->frame[f] = NULL;
@@ -233,19 +308,8 @@ void state_free(struct vstate *st)
 	if (!st)
 		return;
 	for (int f = 0; f <= st->curframe; f++)
-		free(st->frame[f]);
+		frame_free(st->frame[f]);
 	free(st);
-}
-
-void init_frame(struct vframe *f, int callsite, int subprog, int frameno)
-{
-	memset(f, 0, sizeof(*f));
-	f->callsite = callsite;
-	f->subprog = subprog;
-	f->regs[BPF_REG_10].type = PTR_TO_STACK;
-	f->regs[BPF_REG_10].frameno = frameno;
-	f->regs[BPF_REG_10].var_off = tnum_const(0);
-	reg_mark_known(&(struct vreg){ 0 }, 0);
 }
 
 int push_state(struct venv *env, struct vstate *st, int insn)
@@ -264,6 +328,7 @@ int push_state(struct venv *env, struct vstate *st, int insn)
 			    "The sequence of %zu jumps is too complex.",
 			    env->todo_cnt);
 	st->insn = insn;
+	st->hist_end = env->hist_cnt;
 	env->todo[env->todo_cnt++] = st;
 	return 0;
 }
@@ -443,9 +508,9 @@ static bool regs_exact(const struct vreg *a, const struct vreg *b,
 
 /* Whether whatever is safe with OLD is safe with CUR. */
 static bool regsafe(const struct vreg *old, const struct vreg *cur,
-		    struct idmap *m, bool exact)
+		    struct idmap *m, enum state_cmp cmp)
 {
-	if (exact)
+	if (cmp == EXACT)
 		return regs_exact(old, cur, m);
 	if (old->type == NOT_INIT)
 		return true;
@@ -453,6 +518,8 @@ static bool regsafe(const struct vreg *old, const struct vreg *cur,
 		return false;
 	switch (old->type) {
 	case SCALAR_VALUE:
+		if (!old->precise && cmp == NOT_EXACT)
+			return true;
 		if (!scalar_within(old, cur))
 			return false;
 		return !old->id || check_ids(m, old->id, cur->id);
@@ -472,26 +539,57 @@ static bool regsafe(const struct vreg *old, const struct vreg *cur,
 	}
 }
 
-static bool stacksafe(const struct vframe *old, const struct vframe *cur,
-		      struct idmap *m, bool exact)
+static bool slot_all_misc(const u8 *t)
 {
-	for (int k = 0; k < SLOTS; k++) {
-		const u8 *ot = &old->stype[k * 8], *ct = &cur->stype[k * 8];
+	for (int b = 0; b < 8; b++)
+		if (t[b] != STACK_MISC)
+			return false;
+	return true;
+}
 
-		if (exact) {
+static bool stacksafe(const struct vframe *old, const struct vframe *cur,
+		      struct idmap *m, enum state_cmp cmp)
+{
+	static const u8 invalid[8];
+
+	if (cmp == EXACT && old->nslots != cur->nslots) {
+		/* slots beyond the shorter frame must all be invalid */
+		const struct vframe *longer = old->nslots > cur->nslots ? old : cur;
+		int shorter = MIN(old->nslots, cur->nslots);
+
+		for (int k = shorter; k < longer->nslots; k++)
+			if (memcmp(longer->slots[k].stype, invalid, 8))
+				return false;
+	}
+	for (int k = 0; k < old->nslots; k++) {
+		const struct vslot *os = &old->slots[k];
+		const struct vslot *cs = k < cur->nslots ? &cur->slots[k] : NULL;
+		const u8 *ot = os->stype, *ct = cs ? cs->stype : invalid;
+
+		if (cmp == EXACT) {
 			if (memcmp(ot, ct, 8))
 				return false;
 			if (ot[0] == STACK_SPILL &&
-			    !regs_exact(&old->spill[k], &cur->spill[k], m))
+			    !regs_exact(&os->spill, &cs->spill, m))
 				return false;
 			continue;
 		}
 		if (ot[0] == STACK_SPILL) {
-			if (ct[0] != STACK_SPILL)
-				return false;
-			if (!regsafe(&old->spill[k], &cur->spill[k], m, false))
-				return false;
-			continue;
+			if (ct[0] == STACK_SPILL) {
+				if (!regsafe(&os->spill, &cs->spill, m, cmp))
+					return false;
+				continue;
+			}
+			/* an imprecise spilled scalar is any 8 written bytes */
+			if (os->spill.type == SCALAR_VALUE && slot_all_misc(ct)) {
+				struct vreg unbound;
+
+				reg_mark_unknown(&unbound);
+				if (!regsafe(&os->spill, &unbound, m, cmp))
+					return false;
+				continue;
+			}
+			return false;
 		}
 		for (int b = 0; b < 8; b++) {
 			u8 o = ot[b], c = ct[b];
@@ -502,16 +600,15 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 				return false;
 			if (o == STACK_MISC) {
 				if (c == STACK_SPILL &&
-				    cur->spill[k].type != SCALAR_VALUE)
+				    cs->spill.type != SCALAR_VALUE)
 					return false;
 				continue;
 			}
 			/* old zero */
 			if (c == STACK_ZERO)
 				continue;
-			if (c == STACK_SPILL &&
-			    reg_is_const(&cur->spill[k]) &&
-			    cur->spill[k].var_off.value == 0)
+			if (c == STACK_SPILL && reg_is_const(&cs->spill) &&
+			    cs->spill.var_off.value == 0)
 				continue;
 			return false;
 		}
@@ -520,7 +617,7 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 }
 
 static bool states_equal(struct venv *env, const struct vstate *old,
-			 const struct vstate *cur, int insn, bool exact)
+			 const struct vstate *cur, int insn, enum state_cmp cmp)
 {
 	struct idmap m = { .cnt = 0 };
 
@@ -544,39 +641,55 @@ static bool states_equal(struct venv *env, const struct vstate *old,
 		else
 			live = env->live[old->frame[f + 1]->callsite + 1] & ~0x3f;
 		for (int r = 0; r < 11; r++) {
-			if (!exact && !(live & (1u << r)))
+			if (cmp != EXACT && !(live & (1u << r)))
 				continue;
-			if (!regsafe(&of->regs[r], &cf->regs[r], &m, exact))
+			if (!regsafe(&of->regs[r], &cf->regs[r], &m, cmp))
 				return false;
 		}
-		if (!stacksafe(of, cf, &m, exact))
+		if (!stacksafe(of, cf, &m, cmp))
 			return false;
 	}
 	return true;
 }
 
-/* Returns 1 when the path can stop (covered), 0 to go on, <0 on error. */
+static bool is_callback_call(const struct bpf_insn *in)
+{
+	return in->code == (BPF_JMP | BPF_CALL) && !in->src_reg &&
+	       (in->imm == BPF_FUNC_loop || in->imm == BPF_FUNC_for_each_map_elem);
+}
+
+/* Returns 1 when the path can stop (covered), 0 to go on, <0 on error.
+ * As the kernel's is_state_visited(): a checkpoint is added only after 2
+ * jumps and 8 instructions since the last one (or always at a callback's
+ * call), and a checkpoint that keeps missing is dropped. */
 static int is_state_visited(struct venv *env, int insn)
 {
 	struct vstate *cur = env->cur;
-	struct explored *e;
+	struct explored *e, **link;
 	struct vframe *fr = cur->frame[cur->curframe];
 	/* a callback's entry on a later iteration: covered by the first
 	 * iteration's entry state, the loop invariant holds */
 	bool callback_entry = cur->callback_entry ||
 			      (fr->is_callback &&
 			       (u32)insn == env->sub[fr->subprog].start);
-	bool add = true;
+	bool force = is_callback_call(&env->insns[insn]) || callback_entry;
+	bool add = force;
+	u32 states_cnt = 0;
+	int err;
 
 	cur->callback_entry = false;
 	if (!env->prune_point[insn])
 		return 0;
-	for (e = env->expl[insn]; e; e = e->next) {
+	if (env->jmps_processed - env->prev_jmps_processed >= 2 &&
+	    env->insn_processed - env->prev_insn_processed >= 8)
+		add = true;
+	for (link = &env->expl[insn]; (e = *link);) {
+		states_cnt++;
 		if (e->st->branches) {
 			if (callback_entry &&
-			    states_equal(env, e->st, cur, insn, false))
+			    states_equal(env, e->st, cur, insn, RANGE_WITHIN))
 				goto hit;
-			if (states_equal(env, e->st, cur, insn, true)) {
+			if (states_equal(env, e->st, cur, insn, EXACT)) {
 				log_source_line(env, insn);
 				vlog(env, "cur state: ");
 				log_state(env, cur);
@@ -587,14 +700,33 @@ static int is_state_visited(struct venv *env, int insn)
 					    "infinite loop detected at insn %d",
 					    insn);
 			}
-			continue;
+			if (env->jmps_processed - env->prev_jmps_processed < 20 &&
+			    env->insn_processed - env->prev_insn_processed < 100)
+				add = false;
+			goto miss;
 		}
-		if (states_equal(env, e->st, cur, insn, false))
+		if (states_equal(env, e->st, cur, insn, NOT_EXACT))
 			goto hit;
-		e->miss++;
+miss:
+		if (add)
+			e->miss++;
+		{
+			u32 n = force && e->st->branches ? 64 : 3;
+
+			if (e->miss > e->hit * n + n) {
+				/* unlikely to help: out of the list, freed
+				 * at the end (later states may point at it) */
+				*link = e->next;
+				e->next = env->evicted;
+				env->evicted = e;
+				env->states_at[insn]--;
+				env->cur_states--;
+				continue;
+			}
+		}
+		link = &e->next;
 	}
-	if (env->states_at[insn] > 64)
-		add = false;
+	env->max_states_per_insn = MAX(env->max_states_per_insn, states_cnt);
 	if (!add)
 		return 0;
 	e = calloc(1, sizeof(*e));
@@ -605,21 +737,28 @@ static int is_state_visited(struct venv *env, int insn)
 		free(e);
 		return -ENOMEM;
 	}
+	env->prev_jmps_processed = env->jmps_processed;
+	env->prev_insn_processed = env->insn_processed;
 	e->st->branches = 1;
 	e->st->parent = cur->parent;
 	e->st->insn = insn;
+	e->st->hist_end = env->hist_cnt;
 	cur->parent = e->st;
+	cur->hist_start = env->hist_cnt;
+	/* precision inherited from before the checkpoint is stale */
+	mark_all_imprecise(cur);
 	e->next = env->expl[insn];
 	env->expl[insn] = e;
 	env->states_at[insn]++;
 	env->total_states++;
 	env->cur_states++;
 	env->peak_states = MAX(env->peak_states, env->cur_states);
-	env->max_states_per_insn =
-		MAX(env->max_states_per_insn, env->states_at[insn]);
 	return 0;
 hit:
 	e->hit++;
+	err = propagate_precision(env, e->st, insn);
+	if (err)
+		return err;
 	if (env->log_level > 1)
 		vlog(env, "%d: safe\n", insn);
 	return 1;
@@ -652,10 +791,10 @@ static bool is_pkt(const struct vreg *r)
 			struct vreg *r = &_fr->regs[_i];                       \
 			__VA_ARGS__;                                           \
 		}                                                              \
-		for (int _k = 0; _k < SLOTS; _k++) {                           \
-			if (_fr->stype[_k * 8] != STACK_SPILL)                 \
+		for (int _k = 0; _k < _fr->nslots; _k++) {                     \
+			if (_fr->slots[_k].stype[0] != STACK_SPILL)            \
 				continue;                                      \
-			struct vreg *r = &_fr->spill[_k];                      \
+			struct vreg *r = &_fr->slots[_k].spill;                \
 			__VA_ARGS__;                                           \
 		}                                                              \
 	}
@@ -827,28 +966,41 @@ static bool byte_is_zero_value(const struct vreg *v)
 	return v && reg_is_const(v) && v->var_off.value == 0;
 }
 
-static void stack_write(struct vframe *fr, int off, int size,
-			const struct vreg *val)
+/* The byte at fp+off (off < 0) of a frame whose slots reach it. */
+static u8 *stack_byte(struct vframe *fr, int off)
 {
-	int idx = off + MAX_BPF_STACK;
-	int k = idx / 8;
+	int spi = (-off - 1) / 8;
 
-	if (size == 8 && !(idx % 8) && val) {
-		memset(&fr->stype[k * 8], STACK_SPILL, 8);
-		fr->spill[k] = *val;
-		return;
-	}
-	for (int b = idx; b < idx + size; b++) {
-		int slot = b / 8;
+	return &fr->slots[spi].stype[off + 8 * (spi + 1)];
+}
 
-		if (fr->stype[slot * 8] == STACK_SPILL) {
-			/* breaking a spill: the rest stays written data */
-			for (int j = 0; j < 8; j++)
-				fr->stype[slot * 8 + j] = STACK_MISC;
-		}
+/* A byte written as data: a spill it was part of is plain bytes now. */
+static void stack_write_byte(struct vframe *fr, int off, u8 type)
+{
+	int spi = (-off - 1) / 8;
+
+	if (fr->slots[spi].stype[0] == STACK_SPILL)
+		memset(fr->slots[spi].stype, STACK_MISC, 8);
+	*stack_byte(fr, off) = type;
+}
+
+static int stack_write(struct vframe *fr, int off, int size,
+		       const struct vreg *val)
+{
+	int spi = (-off - 1) / 8;
+	int err = frame_reserve(fr, (-off + 7) / 8);
+
+	if (err)
+		return err;
+	if (size == 8 && !(off % 8) && val) {
+		memset(fr->slots[spi].stype, STACK_SPILL, 8);
+		fr->slots[spi].spill = *val;
+		return 0;
 	}
-	for (int b = idx; b < idx + size; b++)
-		fr->stype[b] = byte_is_zero_value(val) ? STACK_ZERO : STACK_MISC;
+	for (int b = off; b < off + size; b++)
+		stack_write_byte(fr, b, byte_is_zero_value(val) ? STACK_ZERO
+								: STACK_MISC);
+	return 0;
 }
 
 static int check_stack_access(struct venv *env, int regno,
@@ -858,6 +1010,7 @@ static int check_stack_access(struct venv *env, int regno,
 {
 	struct vframe *fr;
 	s64 lo, hi;
+	int err;
 
 	stack_frame_bytes(env, reg, &fr);
 	if (!tnum_is_const(reg->var_off)) {
@@ -868,15 +1021,14 @@ static int check_stack_access(struct venv *env, int regno,
 			return verr(env, 0,
 				    "invalid unbounded variable-offset%s stack R%d",
 				    write ? " write to" : " read from", regno);
+		if (write && (err = frame_reserve(fr, (int)((-lo + 7) / 8))))
+			return err;
 		for (s64 b = lo; b < hi + size; b++) {
-			u8 *t = &fr->stype[b + MAX_BPF_STACK];
 			if (write) {
-				if (fr->stype[(b + MAX_BPF_STACK) & ~7] ==
-				    STACK_SPILL)
-					memset(&fr->stype[(b + MAX_BPF_STACK) & ~7],
-					       STACK_MISC, 8);
-				*t = STACK_MISC;
-			} else if (*t == STACK_INVALID) {
+				stack_write_byte(fr, b, STACK_MISC);
+			} else if (stack_type(fr, (-b - 1) / 8,
+					      b + 8 * ((-b - 1) / 8 + 1)) ==
+				   STACK_INVALID) {
 				return verr(env, 0,
 					    "invalid variable-offset read from stack R%d var_off=(%#llx; %#llx) off=%d size=%d",
 					    regno,
@@ -894,32 +1046,35 @@ static int check_stack_access(struct venv *env, int regno,
 		return verr(env, 0, "invalid%s stack R%d off=%lld size=%d",
 			    write ? " write to" : " read from", regno,
 			    (long long)lo, size);
+	/* for backtracking: the slot this instruction touched */
+	hist_note_stack(env, reg->frameno, (int)((-lo - 1) / 8));
 	if (write) {
 		if (value && is_pointer(value) && (size != 8 || lo % 8))
 			value = NULL; /* part of a pointer: plain bytes */
-		stack_write(fr, lo, size, value);
-		return 0;
+		return stack_write(fr, lo, size, value);
 	}
 	/* read */
-	int idx = lo + MAX_BPF_STACK, k = idx / 8;
+	int spi = (-lo - 1) / 8;
 	struct vreg *dst = value_regno >= 0 ? &cur_regs(env)[value_regno]
 					    : NULL;
 
-	if (fr->stype[k * 8] == STACK_SPILL && idx % 8 == 0 && size == 8) {
+	if ((-lo - 1) / 8 != (-(lo + size - 1) - 1) / 8)
+		hist_cur(env)->flags |= HIST_STACK2;
+	if (slot_is_spill(fr, spi) && lo % 8 == 0 && size == 8) {
 		if (dst)
-			*dst = fr->spill[k];
+			*dst = fr->slots[spi].spill;
 		return 0;
 	}
 	int zeros = 0;
 	for (int i = 0; i < size; i++) {
-		u8 t = fr->stype[idx + i];
-		int slot = (idx + i) / 8;
+		int b = lo + i, slot = (-b - 1) / 8;
+		u8 t = stack_type(fr, slot, b + 8 * (slot + 1));
 
 		if (t == STACK_SPILL) {
-			if (fr->spill[slot].type != SCALAR_VALUE)
+			if (fr->slots[slot].spill.type != SCALAR_VALUE)
 				return verr(env, 0,
 					    "invalid size of register fill");
-			if (byte_is_zero_value(&fr->spill[slot]))
+			if (byte_is_zero_value(&fr->slots[slot].spill))
 				zeros++;
 			continue;
 		}
@@ -935,9 +1090,9 @@ static int check_stack_access(struct venv *env, int regno,
 	if (dst) {
 		if (zeros == size)
 			reg_mark_known(dst, 0);
-		else if (fr->stype[idx] == STACK_SPILL && !sign_ext &&
-			 reg_is_const(&fr->spill[k]) && idx % 8 == 0) {
-			u64 v = fr->spill[k].var_off.value;
+		else if (slot_is_spill(fr, spi) && !sign_ext &&
+			 reg_is_const(&fr->slots[spi].spill) && lo % 8 == 0) {
+			u64 v = fr->slots[spi].spill.var_off.value;
 			reg_mark_known(dst, size == 8 ? v :
 					    v & ((1ULL << (size * 8)) - 1));
 		} else {
@@ -1289,6 +1444,12 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 		struct vreg ptr = is_pointer(dst) ? *dst : src;
 		struct vreg off = is_pointer(dst) ? src : *dst;
 
+		/* the scalar's range goes into the pointer's bounds */
+		if (BPF_SRC(insn->code) == BPF_X &&
+		    (err = mark_precise(env, is_pointer(dst) ? insn->src_reg
+							     : insn->dst_reg)))
+			return err;
+
 		if (op != BPF_ADD && !(op == BPF_SUB && is_pointer(dst))) {
 			static const char *const names[16] = {
 				[BPF_MUL >> 4] = "*=", [BPF_DIV >> 4] = "/=",
@@ -1467,6 +1628,46 @@ static void refine_branch(struct venv *env, int ra, int rb,
 		sync_linked_scalars(env, b);
 }
 
+/* The scalars a refined jump also refines (same id), for backtracking. */
+static void note_linked_scalars(struct venv *env, const struct vreg *a,
+				const struct vreg *b)
+{
+	struct vstate *st = env->cur;
+	struct hist_entry *e = hist_cur(env);
+
+	for (int i = 0; i < 2; i++) {
+		const struct vreg *op = i ? b : a;
+		u32 id = op->id;
+
+		if (op->type != SCALAR_VALUE || !id)
+			continue;
+		for (int f = 0; f <= st->curframe; f++) {
+			struct vframe *fr = st->frame[f];
+
+			for (int r = 0; r < 11; r++) {
+				if (fr->regs[r].type != SCALAR_VALUE ||
+				    fr->regs[r].id != id)
+					continue;
+				if (f == st->curframe)
+					e->link_regs |= 1u << r;
+				else
+					e->flags |= HIST_LINK_FAR;
+			}
+			for (int k = 0; k < fr->nslots; k++) {
+				if (!slot_is_spill(fr, k) ||
+				    fr->slots[k].spill.type != SCALAR_VALUE ||
+				    fr->slots[k].spill.id != id)
+					continue;
+				if (f == st->curframe)
+					e->link_slots |= 1ULL << k;
+				else
+					e->flags |= HIST_LINK_FAR;
+			}
+		}
+		e->flags |= HIST_LINKED;
+	}
+}
+
 static int check_cond_jmp(struct venv *env, const struct bpf_insn *insn,
 			  int idx, int *next)
 {
@@ -1486,6 +1687,11 @@ static int check_cond_jmp(struct venv *env, const struct bpf_insn *insn,
 	b = is_x ? regs[insn->src_reg] : imm;
 	if (a.type == SCALAR_VALUE && b.type == SCALAR_VALUE) {
 		taken = scalar_branch(&a, &b, op, is32);
+		/* the ranges decided the jump: they must match to prune */
+		if (taken >= 0 && (err = mark_precise(env, insn->dst_reg)))
+			return err;
+		if (taken >= 0 && is_x && (err = mark_precise(env, insn->src_reg)))
+			return err;
 	} else if ((op == BPF_JEQ || op == BPF_JNE) && !is32) {
 		/* a non-null pointer is never 0 */
 		const struct vreg *p = is_pointer(&a) ? &a : &b;
@@ -1505,6 +1711,7 @@ static int check_cond_jmp(struct venv *env, const struct bpf_insn *insn,
 		return 0;
 	}
 	/* both ways: the taken side is queued as a path of its own */
+	note_linked_scalars(env, &a, &b);
 	struct vstate *other = state_dup(env->cur), *saved = env->cur;
 	if (!other)
 		return -ENOMEM;
@@ -1708,6 +1915,9 @@ static int check_return_code(struct venv *env, int regno, const char *where)
 			    "%s the register R%d is not a known value (%s)",
 			    where, regno, t);
 	}
+	int err = mark_precise(env, regno);
+	if (err)
+		return err;
 	if (r->smin < lo || r->smax > hi) {
 		char buf[96] = "";
 		size_t n = 0;
@@ -1777,6 +1987,9 @@ static int check_exit(struct venv *env, int idx, int *next)
 			return verr(env, -EINVAL,
 				    "At callback return the register R0 is not a known value (%s)",
 				    "ptr");
+		if ((err = mark_precise(env, 0)))
+			return err;
+		hist_cur(env)->flags |= HIST_CALLBACK;
 		if (r0->smin < 0 || r0->smax > 1) {
 			char buf[96] = "";
 			size_t n = 0;
@@ -1796,7 +2009,7 @@ static int check_exit(struct venv *env, int idx, int *next)
 		struct vstate *again = state_dup(st);
 		if (!again)
 			return -ENOMEM;
-		free(again->frame[again->curframe]);
+		frame_free(again->frame[again->curframe]);
 		again->frame[again->curframe] = NULL;
 		again->curframe--;
 		again->callback_entry = true;
@@ -1809,7 +2022,7 @@ static int check_exit(struct venv *env, int idx, int *next)
 		if (again->parent)
 			again->parent->branches++;
 		int helper = callee->callback_helper;
-		free(st->frame[st->curframe]);
+		frame_free(st->frame[st->curframe]);
 		st->frame[st->curframe] = NULL;
 		st->curframe--;
 		struct vreg *regs = cur_regs(env);
@@ -1826,7 +2039,7 @@ static int check_exit(struct venv *env, int idx, int *next)
 	}
 	struct vreg ret = *r0;
 	int callsite = callee->callsite;
-	free(st->frame[st->curframe]);
+	frame_free(st->frame[st->curframe]);
 	st->frame[st->curframe] = NULL;
 	st->curframe--;
 	struct vreg *regs = cur_regs(env);
@@ -1874,6 +2087,17 @@ static int do_insn(struct venv *env, int idx, int *next)
 			    is_pointer(&regs[insn->src_reg]))
 				return verr(env, 0, "R%d leaks addr into ctx",
 					    insn->src_reg);
+			/* zero bytes on the stack (not a spill) come from a
+			 * register that must stay zero, as the kernel's */
+			if (regs[insn->dst_reg].type == PTR_TO_STACK &&
+			    tnum_is_const(regs[insn->dst_reg].var_off) &&
+			    byte_is_zero_value(&regs[insn->src_reg])) {
+				s64 lo = (s64)regs[insn->dst_reg].var_off.value +
+					 regs[insn->dst_reg].off + insn->off;
+				if ((insn_size(insn->code) != 8 || lo % 8) &&
+				    (err = mark_precise(env, insn->src_reg)))
+					return err;
+			}
 			return check_mem_access(env, idx, insn->dst_reg,
 						insn->off, insn_size(insn->code),
 						true, insn->src_reg, false);
@@ -1939,6 +2163,8 @@ static int do_check(struct venv *env, struct vstate *init, int start)
 
 	env->cur = init;
 	env->cur->insn = start;
+	env->hist_cnt = 0;
+	init->hist_start = 0;
 	for (;;) {
 		int idx = env->cur->insn, next;
 
@@ -1966,6 +2192,11 @@ static int do_check(struct venv *env, struct vstate *init, int start)
 		}
 		log_insn(env, idx);
 		env->err_insn = idx;
+		if ((err = hist_push(env, idx)))
+			break;
+		if (BPF_CLASS(env->insns[idx].code) == BPF_JMP ||
+		    BPF_CLASS(env->insns[idx].code) == BPF_JMP32)
+			env->jmps_processed++;
 		err = do_insn(env, idx, &next);
 		if (err < 0)
 			break;
@@ -1982,6 +2213,7 @@ path_done:
 		if (!env->todo_cnt)
 			break;
 		env->cur = env->todo[--env->todo_cnt];
+		env->hist_cnt = env->cur->hist_end;
 		if (env->log_level > 1)
 			vlog(env, "from path to %d:\n", env->cur->insn);
 	}
@@ -2202,6 +2434,12 @@ static void free_explored(struct venv *env)
 		env->expl[i] = NULL;
 		env->states_at[i] = 0;
 	}
+	while (env->evicted) {
+		struct explored *next = env->evicted->next;
+		state_free(env->evicted->st);
+		free(env->evicted);
+		env->evicted = next;
+	}
 	env->cur_states = 0;
 }
 
@@ -2216,12 +2454,11 @@ static int verify_entry(struct venv *env, int sub)
 
 	if (!st)
 		return -ENOMEM;
-	st->frame[0] = malloc(sizeof(struct vframe));
+	st->frame[0] = frame_new(-1, sub, 0);
 	if (!st->frame[0]) {
 		free(st);
 		return -ENOMEM;
 	}
-	init_frame(st->frame[0], -1, sub, 0);
 	regs = st->frame[0]->regs;
 	env->verifying_sub = sub;
 	if (sub == 0) {
@@ -2340,6 +2577,7 @@ out:
 	}
 	free_explored(&env);
 	free(env.todo);
+	free(env.hist);
 	free(env.insn_sub);
 	free(env.prune_point);
 	free(env.live);
@@ -2362,10 +2600,15 @@ BPFX_API int bpfx_program__verify(struct bpfx_program *prog,
 	err = bpfx_program__load(prog);
 	if (!prog->insns)
 		return err ? err : -EINVAL;
-	err = verifier_check(prog, OPTS_GET(opts, log_level, 0),
-			     OPTS_GET(opts, log_buf, NULL),
-			     OPTS_GET(opts, log_size, 0), msg, sizeof(msg),
-			     &insn, &stats);
+	if (OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT) == BPFX_ENGINE_KERNEL)
+		err = kernel_verify(prog, OPTS_GET(opts, log_level, 0),
+				    OPTS_GET(opts, log_buf, NULL),
+				    OPTS_GET(opts, log_size, 0), &stats);
+	else
+		err = verifier_check(prog, OPTS_GET(opts, log_level, 0),
+				     OPTS_GET(opts, log_buf, NULL),
+				     OPTS_GET(opts, log_size, 0), msg,
+				     sizeof(msg), &insn, &stats);
 	OPTS_SET(opts, insns_processed, stats.insns_processed);
 	OPTS_SET(opts, max_states_per_insn, stats.max_states_per_insn);
 	OPTS_SET(opts, total_states, stats.total_states);

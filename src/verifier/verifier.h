@@ -65,6 +65,9 @@ struct vreg {
 	u8 type;
 	u8 flags;
 	u8 frameno;   /* PTR_TO_STACK: the frame whose stack it points into */
+	bool precise; /* scalar: its exact range matters to a decision made
+		       * on this path (precision.c); pruning ignores the
+		       * ranges of scalars that are not precise */
 	s32 off;      /* fixed offset of a pointer */
 	u32 id;       /* null-check, packet-range and linked-scalar groups */
 	u32 ref_obj_id;
@@ -104,15 +107,38 @@ enum stack_byte { STACK_INVALID = 0, STACK_MISC, STACK_ZERO, STACK_SPILL };
 #define MAX_BPF_STACK 512
 #define SLOTS (MAX_BPF_STACK / 8)
 
+/* Slot spi holds the bytes fp-8*(spi+1) .. fp-8*spi-1, as the kernel's. */
+struct vslot {
+	u8 stype[8];       /* byte b is fp-8*(spi+1)+b */
+	struct vreg spill; /* STACK_SPILL: the register spilled */
+};
+
+/* A frame keeps only the slots its function has touched (nslots, from
+ * fp down), so copying a state for a branch or a checkpoint costs what
+ * the program uses, not 512 bytes of stack per frame. */
 struct vframe {
 	struct vreg regs[11];
 	int callsite;  /* the call insn in the caller, -1 for the first frame */
 	int subprog;
 	bool is_callback;   /* bpf_loop / for_each_map_elem callback */
 	int callback_helper;
-	u8 stype[MAX_BPF_STACK];   /* byte i is fp-512+i */
-	struct vreg spill[SLOTS];  /* slot k is fp-512+8k */
+	int nslots, cap;
+	bool slots_inline;  /* slots share the frame's allocation */
+	struct vslot *slots;
 };
+
+static inline u8 stack_type(const struct vframe *fr, int spi, int b)
+{
+	return spi < fr->nslots ? fr->slots[spi].stype[b] : STACK_INVALID;
+}
+static inline bool slot_is_spill(const struct vframe *fr, int spi)
+{
+	return spi < fr->nslots && fr->slots[spi].stype[0] == STACK_SPILL;
+}
+/* Makes slots 0..nslots-1 exist (new ones invalid). */
+int frame_reserve(struct vframe *fr, int nslots);
+struct vframe *frame_new(int callsite, int subprog, int frameno);
+void frame_free(struct vframe *fr);
 
 struct vref {
 	u32 id;
@@ -132,11 +158,30 @@ struct vstate {
 	u32 rcu_depth;
 	u32 preempt_depth;
 	/* exploration */
-	struct vstate *parent;
+	struct vstate *parent;  /* the last checkpoint on this path */
 	u32 branches;
 	int insn;
 	bool callback_entry;
+	/* the instructions this state executed since its parent checkpoint:
+	 * env->hist[hist_start, hist_end); the current state's end is
+	 * env->hist_cnt */
+	u32 hist_start, hist_end;
 };
+
+/* One executed instruction of the current path, for backtracking. */
+struct hist_entry {
+	u32 idx;
+	u8 frame;      /* the frame it ran in */
+	u8 flags;      /* HIST_* */
+	u8 stack_frame, stack_slot; /* HIST_STACK: the slot it read or wrote */
+	u16 link_regs; /* HIST_LINKED: registers refined with the jump's */
+	u64 link_slots;
+};
+#define HIST_STACK 0x1
+#define HIST_LINKED 0x2
+#define HIST_LINK_FAR 0x4 /* linked scalars in other frames */
+#define HIST_CALLBACK 0x8 /* enters or leaves a callback */
+#define HIST_STACK2 0x10  /* a read across stack_slot and the next */
 
 /* ---- subprograms ---- */
 struct vsubprog {
@@ -159,6 +204,8 @@ struct explored {
 	u32 miss, hit;
 };
 
+enum state_cmp { NOT_EXACT, RANGE_WITHIN, EXACT };
+
 struct venv {
 	struct bpfx_program *prog;
 	const struct bpf_insn *insns;
@@ -172,6 +219,11 @@ struct venv {
 	struct explored **expl;
 	u32 *states_at;
 	u32 id_gen;
+	/* the current path's instructions (precision.c) */
+	struct hist_entry *hist;
+	size_t hist_cnt, hist_cap;
+	struct explored *evicted; /* checkpoints dropped from expl[] */
+	u32 jmps_processed, prev_jmps_processed, prev_insn_processed;
 	/* the stack of paths to explore */
 	struct vstate **todo;
 	size_t todo_cnt, todo_cap;
@@ -220,6 +272,21 @@ int release_reference(struct venv *env, u32 ref_obj_id);
 int acquire_reference(struct venv *env, int insn);
 int find_subprog(struct venv *env, u32 insn);
 bool ret_range_for_prog(u32 prog_type, s32 *lo, s32 *hi);
+/* precision.c */
+int hist_push(struct venv *env, int idx);
+static inline struct hist_entry *hist_cur(struct venv *env)
+{
+	return &env->hist[env->hist_cnt - 1];
+}
+void hist_note_stack(struct venv *env, int frame, int slot);
+/* Marks register REGNO of the current frame precise along the path: the
+ * parent checkpoints and the registers and stack slots its value came
+ * from, by backtracking through the path's instructions. */
+int mark_precise(struct venv *env, int regno);
+/* After a hit on OLD: what was precise in OLD is precise on this path. */
+int propagate_precision(struct venv *env, const struct vstate *old,
+			int insn);
+void mark_all_imprecise(struct vstate *st);
 /* verifier.c */
 int check_reg_read(struct venv *env, int regno);
 void clear_pkt_pointers(struct venv *env);
@@ -227,7 +294,6 @@ int check_return_in_range(struct venv *env, int regno, const char *where);
 struct vstate *state_dup(const struct vstate *st);
 void state_free(struct vstate *st);
 int push_state(struct venv *env, struct vstate *st, int insn);
-void init_frame(struct vframe *f, int callsite, int subprog, int frameno);
 void mark_ptr_not_null(struct venv *env, u32 id, bool is_null);
 int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		     int size, bool write, int value_regno, bool sign_ext);
