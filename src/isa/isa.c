@@ -10,7 +10,9 @@
  * isa_check() is the part of verification that needs no abstract state:
  * every instruction decodes, registers exist and r10 is never written,
  * jumps and calls land inside the program and never on the second slot of
- * an lddw, and control cannot fall off the end.
+ * an lddw, jumps stay inside their function (functions begin at insn 0 and
+ * at every call target), and every function ends in an exit or a jump, so
+ * control cannot fall off the end or into the next function.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +127,18 @@ static bool writes_dst(enum bpfx_op op)
 	       is_lddw(op);
 }
 
+/* Atomics with BPF_FETCH and xchg write the old value to src. */
+static bool writes_src(enum bpfx_op op, const struct bpf_insn *insn)
+{
+	u8 opc = isa_ops[op].opcode;
+	return (opc == (BPF_STX | BPF_ATOMIC | BPF_W) ||
+		opc == (BPF_STX | BPF_ATOMIC | BPF_DW)) &&
+	       (insn->imm & BPF_FETCH) && insn->imm != BPF_CMPXCHG;
+}
+
+#define SLOT_LDDW_SECOND 0x1
+#define SLOT_FUNC_START 0x2
+
 #define CHECK_FAIL(...)                                                        \
 	do {                                                                   \
 		snprintf(err, err_sz, __VA_ARGS__);                            \
@@ -139,7 +153,8 @@ int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 	if (cnt > 1000000)
 		CHECK_FAIL("program too large (%zu insns)", cnt);
 
-	/* Second slots of lddw: no jump may land there. */
+	/* Per instruction: the second slot of an lddw (no jump may land
+	 * there), or the first instruction of a function. */
 	u8 *second_slot = calloc(cnt, 1);
 	if (!second_slot)
 		CHECK_FAIL("out of memory");
@@ -171,7 +186,8 @@ int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 				goto out;
 			}
 		}
-		if (writes_dst(op) && insn->dst_reg == BPF_REG_10) {
+		if ((writes_dst(op) && insn->dst_reg == BPF_REG_10) ||
+		    (writes_src(op, insn) && insn->src_reg == BPF_REG_10)) {
 			snprintf(err, err_sz,
 				 "insn %zu: invalid register r10: frame pointer is read only",
 				 i);
@@ -188,13 +204,15 @@ int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 				ret = -EINVAL;
 				goto out;
 			}
-			second_slot[++i] = 1;
+			second_slot[++i] = SLOT_LDDW_SECOND;
 		}
 	}
 
+	/* Jump and call targets; function starts: insn 0 and every target of
+	 * a call or of an lddw of a function. */
 	for (size_t i = 0; i < cnt; i++) {
 		const struct bpf_insn *insn = &insns[i];
-		if (second_slot[i])
+		if (second_slot[i] & SLOT_LDDW_SECOND)
 			continue;
 		enum bpfx_op op = isa_decode(insn);
 		s64 target;
@@ -216,28 +234,51 @@ int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 			ret = -EINVAL;
 			goto out;
 		}
-		if (second_slot[target]) {
+		if (second_slot[target] & SLOT_LDDW_SECOND) {
 			snprintf(err, err_sz,
 				 "insn %zu: %s into the middle of lddw (insn %lld)",
 				 i, what, (long long)target);
 			ret = -EINVAL;
 			goto out;
 		}
+		if (op == BPFX_OP_CALL_LOCAL || op == BPFX_OP_LDDW_FUNC)
+			second_slot[target] |= SLOT_FUNC_START;
 	}
+	second_slot[0] |= SLOT_FUNC_START;
 
-	size_t last = cnt - 1;
-	if (second_slot[last]) {
-		snprintf(err, err_sz, "insn %zu: last insn is not an exit or jump",
-			 last);
-		ret = -EINVAL;
-		goto out;
-	}
-	enum bpfx_op last_op = isa_decode(&insns[last]);
-	if (last_op != BPFX_OP_EXIT && last_op != BPFX_OP_JA &&
-	    last_op != BPFX_OP_JA32) {
-		snprintf(err, err_sz, "insn %zu: last insn is not an exit or jump",
-			 last);
-		ret = -EINVAL;
+	/* Each function, as the kernel's check_subprogs(): jumps stay inside
+	 * it and its last instruction is an exit or a jump, so control never
+	 * falls from one function into the next. */
+	for (size_t func = 0; func < cnt;) {
+		size_t func_end = func + 1;
+		while (func_end < cnt && !(second_slot[func_end] & SLOT_FUNC_START))
+			func_end++;
+		for (size_t i = func; i < func_end; i++) {
+			enum bpfx_op op = isa_decode(&insns[i]);
+			if ((second_slot[i] & SLOT_LDDW_SECOND) || !is_jump(op))
+				continue;
+			s64 target = (s64)i + 1 +
+				     (op == BPFX_OP_JA32 ? insns[i].imm
+							 : insns[i].off);
+			if (target < (s64)func || target >= (s64)func_end) {
+				snprintf(err, err_sz,
+					 "insn %zu: jump out of range from insn %zu to %lld",
+					 i, i, (long long)target);
+				ret = -EINVAL;
+				goto out;
+			}
+		}
+		size_t last = func_end - 1;
+		enum bpfx_op last_op = isa_decode(&insns[last]);
+		if ((second_slot[last] & SLOT_LDDW_SECOND) ||
+		    (last_op != BPFX_OP_EXIT && last_op != BPFX_OP_JA &&
+		     last_op != BPFX_OP_JA32)) {
+			snprintf(err, err_sz,
+				 "insn %zu: last insn is not an exit or jump", last);
+			ret = -EINVAL;
+			goto out;
+		}
+		func = func_end;
 	}
 out:
 	free(second_slot);
