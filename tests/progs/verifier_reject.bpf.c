@@ -188,3 +188,19 @@ int cgroup_ret(struct __sk_buff *skb)
 {
 	return 2;
 }
+
+/* The custom exception callback's R0 is the program's return value: the
+ * program type's range applies to it, with the kernel's message. */
+__noinline int cgroup_cb_out_of_range(__u64 cookie)
+{
+	return cookie + 5;
+}
+
+// TEST prog=cgroup_cb_ret data=45000014000000004006000000000000000000000000 kernel=reject error=At__program__exit__the__register__R0__has__smin=0__smax=4294967295__should__have__been__in__[0,__1]
+SEC("cgroup_skb/ingress") __exception_cb(cgroup_cb_out_of_range)
+int cgroup_cb_ret(struct __sk_buff *skb)
+{
+	if (skb->len > 10)
+		bpf_throw(1);
+	return 1;
+}
