@@ -293,6 +293,7 @@ static void set_regions(const struct run_ctx_state *st, struct bpfx_run *run)
 {
 	run->ctx = (struct run_region){ 0 };
 	run->pkt = (struct run_region){ 0 };
+	run->cached = (struct run_region){ 0 }; /* may hold the old packet */
 	if (st->ctx)
 		run->ctx = (struct run_region){
 			(u64)(uintptr_t)st->ctx,

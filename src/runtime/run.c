@@ -151,13 +151,18 @@ void *run_mem_slow(struct bpfx_run *run, u64 addr, u64 size,
 {
 	if (size == 0 || addr + size < addr)
 		return NULL;
-	const struct run_region *fixed[] = { &run->pkt, &run->ctx, &run->extra };
+	/* The packet and the context live as long as the run and may be
+	 * cached; the extra region (a callback's key) is transient, so it is
+	 * never cached: the cache outlives the helper that set it. */
+	const struct run_region *fixed[] = { &run->pkt, &run->ctx };
 	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
 		if (in_region(fixed[i], addr, size, acc)) {
 			run->cached = *fixed[i];
 			return (void *)(uintptr_t)addr;
 		}
 	}
+	if (in_region(&run->extra, addr, size, acc))
+		return (void *)(uintptr_t)addr;
 	struct bpfx_map *map = map_region_find(addr, size);
 	if (!map)
 		return NULL;
