@@ -229,6 +229,13 @@ void jit_free(struct bpfx_program *prog)
 static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
 			u64 *ret);
 
+static void window_set(u64 *lo, u64 *lim, u64 region_lo, u64 len)
+{
+	*lo = region_lo;
+	for (int k = 0; k < 4; k++)
+		lim[k] = len >= (1u << k) ? len - (1u << k) + 1 : 0;
+}
+
 static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 		 u64 fp_above, const u64 *args, bool callback, u64 *ret)
 {
@@ -237,6 +244,13 @@ static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 		.outer = run->engine_state,
 		.callback = callback,
 	};
+	if (run->ctx.hi > run->ctx.lo) {
+		u64 len = run->ctx.hi - run->ctx.lo;
+		window_set(&st.seed.rd_lo, st.seed.rd_lim, run->ctx.lo, len);
+		if (run->ctx.writable)
+			window_set(&st.seed.wr_lo, st.seed.wr_lim, run->ctx.lo,
+				   len);
+	}
 	run->engine_state = &st;
 	jit_entry_fn entry = (jit_entry_fn)(uintptr_t)jp->code;
 	u64 r0 = entry(run, args, target, fp_above, &st);
@@ -330,13 +344,6 @@ static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
 }
 
 /* ---- run-time support of the generated code ---- */
-
-static void window_set(u64 *lo, u64 *lim, u64 region_lo, u64 len)
-{
-	*lo = region_lo;
-	for (int k = 0; k < 4; k++)
-		lim[k] = len >= (1u << k) ? len - (1u << k) + 1 : 0;
-}
 
 /* The slow half of a memory access the inline checks (the frame's
  * windows, the BPF stack) did not accept: run_mem_slow() decides, and

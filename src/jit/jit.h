@@ -44,19 +44,6 @@ struct jit_prog {
 	unsigned passes;     /* sizing passes it took */
 };
 
-/* The frame state of one entry into JITed code (run->engine_state): the
- * program's entry from jit_run, or a callback's from a helper. The error
- * exit of generated code restores entry_rsp; a throw restores the
- * boundary frame it finds in the thrower's frame, after jit_throw checked
- * that it lies between the throw site and entry_rsp. */
-struct jit_state {
-	u64 entry_rsp;  /* host rsp inside the entry stub's frame */
-	u64 fp;         /* BPF r10 of the frame calling a callback helper */
-	const struct jit_prog *cur; /* program calling a callback helper */
-	struct jit_state *outer;
-	bool callback;  /* entered from a helper: no exception boundary */
-};
-
 /* The memory windows of one JITed function's frame: the last readable
  * and the last writable region that run_mem_slow() matched, as the
  * interpreter keeps them in locals. An access of SIZE bytes at ADDR hits
@@ -70,6 +57,22 @@ struct jit_window {
 	u64 rd_lim[4];
 	u64 wr_lo;
 	u64 wr_lim[4];
+};
+
+/* The frame state of one entry into JITed code (run->engine_state): the
+ * program's entry from jit_run, or a callback's from a helper. The error
+ * exit of generated code restores entry_rsp; a throw restores the
+ * boundary frame it finds in the thrower's frame, after jit_throw checked
+ * that it lies between the throw site and entry_rsp. */
+struct jit_state {
+	u64 entry_rsp;  /* host rsp inside the entry stub's frame */
+	/* the main program's first windows: the run's context, so that
+	 * its first context reads need no slow path */
+	struct jit_window seed;
+	u64 fp;         /* BPF r10 of the frame calling a callback helper */
+	const struct jit_prog *cur; /* program calling a callback helper */
+	struct jit_state *outer;
+	bool callback;  /* entered from a helper: no exception boundary */
 };
 
 /* Host frame of every JITed function (main program, subprogram, entry

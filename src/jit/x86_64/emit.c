@@ -20,9 +20,16 @@
  *
  * Safety. Every load, store and atomic checks its address: an access at
  * a constant offset of r10 within the frame needs no check; any other
- * first tries the whole BPF stack inline (addr - run->stack <= 4096 -
- * size) and otherwise calls the out-of-line thunk, which asks
- * jit_mem_slow() (the run's context, packet, maps). Taken backward jumps,
+ * tests, inline, the frame's memory window for its kind and size (jit.h:
+ * struct jit_window, the last readable / writable region that matched,
+ * as the interpreter keeps in locals: lea r10, [addr]; sub r10, [lo];
+ * cmp r10, [lim]; jae stub), or for r10-based addresses the whole BPF
+ * stack (addr - run->stack <= 4096 - size). The out-of-line stub tries
+ * the other test and then calls the thunk, which asks jit_mem_slow():
+ * run_mem_slow() decides (context, packet, maps) and the region it
+ * matched becomes the window. Windows start empty in every function (the
+ * main program's read window starts as the run's context) and are
+ * emptied after every call that may run a helper. Taken backward jumps,
  * calls and throws spend the run's branch budget. A failure records the
  * run's error and leaves through the error exit: rsp and rbp of the
  * innermost entry stub restored from run->engine_state, then its epilogue.
@@ -485,8 +492,21 @@ static void emit_frame(struct jit_emit *e, enum frame_boundary b)
 	emit_push(e, R14);
 	emit_push(e, R15);
 	emit_alu_ri(e, ALU_SUB, true, RSP, JIT_FRAME_SIZE + JIT_FRAME_SAVED);
-	if (b != BOUNDARY_NONE)
+	if (b == BOUNDARY_INHERIT)
 		emit_window_reset(e);
+}
+
+/* The main program's first windows, from its entry's jit_state:
+ * mov r10, [rdi + engine_state]; then per word of the window
+ * mov r11, [r10 + seed + k]; mov [rbp + window + k], r11 */
+static void emit_window_seed(struct jit_emit *e)
+{
+	emit_ld64(e, AUX, RDI, (s32)offsetof(struct bpfx_run, engine_state));
+	for (size_t k = 0; k < sizeof(struct jit_window); k += 8) {
+		emit_ld64(e, TMP, AUX,
+			  (s32)(offsetof(struct jit_state, seed) + k));
+		emit_st64(e, RBP, JIT_FRAME_WINDOW + (s32)k, TMP);
+	}
 }
 
 /* movabs r11, magic; xor r11, rbp; mov [rbp-72], r11 */
@@ -1283,6 +1303,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_MAIN);
 	jp->main_off = (u32)e->len;
 	emit_frame(e, BOUNDARY_SELF);
+	emit_window_seed(e);
 	emit_boundary_magic(ctx);
 	emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
 
