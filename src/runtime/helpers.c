@@ -2,8 +2,9 @@
  * BPF helper functions, under their kernel numbers (BPF_FUNC_*), with the
  * kernel's semantics and return codes.
  *
- * There is no verifier yet, so each helper does at run time what the
- * verifier would have proved at load time: every pointer argument goes
+ * Each helper also does at run time what the verifier proves at load
+ * time, so a program the verifier wrongly accepted is still stopped:
+ * every pointer argument goes
  * through run_mem() for the size and access the helper's prototype
  * declares, every map argument through map_is_live() and a type check.
  * A failed check is what the verifier would have rejected: the helper
@@ -12,11 +13,10 @@
  * format the printk family refuses) are returned to the program as the
  * kernel's negative errno.
  *
- * The probe_read family reads arbitrary memory of this process like the
- * kernel's *_nofault copies: process_vm_readv() on our own pid, one call
- * per page, so an unmapped address yields -EFAULT (and a zeroed
- * destination) instead of a crash. Where process_vm_readv is not allowed
- * (seccomp), reads fall back to what run_mem() accepts.
+ * The probe_read family works like the kernel's *_nofault copies, but
+ * confined to the memory the run may read: anything else (the host's own
+ * memory) yields -EFAULT and a zeroed destination, as a faulting kernel
+ * read does, so a program cannot read the process it runs in.
  *
  * bprintf_format() implements bpf_bprintf_prepare() + bstr_printf(): the
  * first pass checks the format exactly as the kernel does and copies the
@@ -54,94 +54,44 @@
 #define HELPER_FAIL(run, err, ...)                                             \
 	return (u64)(s64)run_fail((run), (err), __VA_ARGS__)
 
-/* ---- safe reads of arbitrary memory ---- */
+/* ---- probe reads ---- */
 
-static long page_size_cached(void)
-{
-	static long page;
-	if (!page) {
-		long p = sysconf(_SC_PAGESIZE);
-		page = p > 0 ? p : 4096;
-	}
-	return page;
-}
-
-/* 1 while process_vm_readv works, 0 once the host refused it. */
-static int vm_readv_ok = 1;
-
-/* Copies SIZE bytes at SRC (within one page) into DST: 0, -EFAULT, or
- * -ENOSYS when process_vm_readv is unavailable. */
-static int vm_read_chunk(void *dst, u64 src, size_t size)
-{
-	struct iovec local = { dst, size };
-	struct iovec remote = { (void *)(uintptr_t)src, size };
-	ssize_t n;
-
-	if (!vm_readv_ok)
-		return -ENOSYS;
-	n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)size)
-		return 0;
-	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
-		vm_readv_ok = 0;
-		return -ENOSYS;
-	}
-	return -EFAULT;
-}
-
-/* copy_from_kernel_nofault(): all or nothing. */
+/* copy_from_kernel_nofault(), confined: bpfx programs may read only what
+ * the run may read (its stack, context, packet and live map storage), so a
+ * probe read of anything else -- the host's heap, its libraries, bpfx's own
+ * structures -- fails with -EFAULT as a faulting kernel read does. All or
+ * nothing; RUN may be NULL (then nothing is readable). */
 static int probe_copy(struct bpfx_run *run, void *dst, u64 src, u64 size)
 {
-	long page = page_size_cached();
-	u64 done = 0;
+	const void *p = run && size ? run_mem(run, src, size, MEM_READ) : NULL;
 
-	while (done < size) {
-		u64 addr = src + done;
-		u64 chunk = MIN(size - done, (u64)page - addr % (u64)page);
-		int err;
-
-		if (addr < src)
-			return -EFAULT; /* wrapped */
-		err = vm_read_chunk((u8 *)dst + done, addr, chunk);
-		if (err == -ENOSYS) {
-			const void *p = run ? run_mem(run, addr, chunk,
-						      MEM_READ)
-					    : NULL;
-			if (!p)
-				return -EFAULT;
-			memcpy((u8 *)dst + done, p, chunk);
-		} else if (err) {
-			return err;
-		}
-		done += chunk;
-	}
+	if (!size)
+		return 0;
+	if (!p)
+		return -EFAULT;
+	memcpy(dst, p, size);
 	return 0;
 }
 
 /* strncpy_from_kernel_nofault(): the length copied including the NUL;
  * SIZE when the string is longer (SIZE - 1 bytes and a NUL); -EFAULT when
- * memory ends first (the copy so far is NUL-terminated). */
+ * readable memory ends first (the copy so far is NUL-terminated). */
 static long probe_copy_str(struct bpfx_run *run, char *dst, u64 src,
 			   u64 size)
 {
-	long page = page_size_cached();
-	u64 done = 0;
-
 	if (!size)
 		return 0;
-	while (done < size) {
-		u64 addr = src + done;
-		u64 chunk = MIN(size - done, (u64)page - addr % (u64)page);
-		char *nul;
-
-		if (addr < src || probe_copy(run, dst + done, addr, chunk)) {
-			dst[done ? done - 1 : 0] = 0;
+	for (u64 i = 0; i < size - 1; i++) {
+		const char *p = run && src + i >= src
+					? run_mem(run, src + i, 1, MEM_READ)
+					: NULL;
+		if (!p) {
+			dst[i] = 0;
 			return -EFAULT;
 		}
-		nul = memchr(dst + done, 0, chunk);
-		if (nul)
-			return (long)(nul - dst) + 1;
-		done += chunk;
+		dst[i] = *p;
+		if (!*p)
+			return (long)i + 1;
 	}
 	dst[size - 1] = 0;
 	return (long)size;

@@ -15,6 +15,10 @@
 #include "internal.h"
 #include "test.h"
 
+/* Memory the test runs may read and write besides their stack (a run's
+ * "extra" region): probe reads and %s see only what a run may read. */
+static u8 test_mem[8192];
+
 static struct bpfx_run make_run(void)
 {
 	struct bpfx_run run;
@@ -22,7 +26,17 @@ static struct bpfx_run make_run(void)
 	memset(&run, 0, sizeof(run));
 	run.stack = run_thread_stack();
 	run.cpu = 0;
+	run.extra = (struct run_region){ (u64)(uintptr_t)test_mem,
+					 (u64)(uintptr_t)test_mem + sizeof(test_mem),
+					 true };
 	return run;
+}
+
+/* Copies LEN bytes to offset OFF of test_mem; returns the address. */
+static u64 in_mem(size_t off, const void *p, size_t len)
+{
+	memcpy(test_mem + off, p, len);
+	return (u64)(uintptr_t)(test_mem + off);
 }
 
 /* Copies LEN bytes to offset OFF of the run's stack; returns the address. */
@@ -72,10 +86,11 @@ static int fmt6(const char *fmt, u64 a, u64 b, u64 c, u64 d, u64 e, u64 f)
 
 static void test_bprintf_conversions(void)
 {
-	static const char str[] = "hello";
-	static const u8 ip4[4] = { 192, 168, 0, 1 };
-	static const u8 ip6[16] = { 0xfe, 0x80, [15] = 1 };
-	u64 s = (u64)(uintptr_t)str;
+	static const u8 ip4_bytes[4] = { 192, 168, 0, 1 };
+	static const u8 ip6_bytes[16] = { 0xfe, 0x80, [15] = 1 };
+	u64 s = in_mem(0, "hello", 6);
+	u64 ip4 = in_mem(16, ip4_bytes, sizeof(ip4_bytes));
+	u64 ip6 = in_mem(32, ip6_bytes, sizeof(ip6_bytes));
 
 	FMT("-1 -2 7", "%d %i %u", (u32)-1, (u32)-2, 7, 0, 0, 0);
 	FMT("4294967295", "%u", 0xffffffffull, 0, 0, 0, 0, 0);
@@ -93,12 +108,13 @@ static void test_bprintf_conversions(void)
 	FMT("%d", "%%d", 0, 0, 0, 0, 0, 0);
 	FMT("<hello>", "<%s>", s, 0, 0, 0, 0, 0);
 	FMT("hello hello", "%pks %pus", s, s, 0, 0, 0, 0);
-	FMT("192.168.0.1 192.168.000.001", "%pI4 %pi4", (u64)(uintptr_t)ip4,
-	    (u64)(uintptr_t)ip4, 0, 0, 0, 0);
-	FMT("fe80:0000:0000:0000:0000:0000:0000:0001", "%pI6",
-	    (u64)(uintptr_t)ip6, 0, 0, 0, 0, 0);
-	FMT("fe800000000000000000000000000001", "%pi6", (u64)(uintptr_t)ip6,
-	    0, 0, 0, 0, 0);
+	FMT("192.168.0.1 192.168.000.001", "%pI4 %pi4", ip4, ip4, 0, 0, 0, 0);
+	FMT("fe80:0000:0000:0000:0000:0000:0000:0001", "%pI6", ip6, 0, 0, 0,
+	    0, 0);
+	FMT("fe800000000000000000000000000001", "%pi6", ip6, 0, 0, 0, 0, 0);
+	/* the host's own memory is not the program's to print */
+	static const char host_str[] = "secret";
+	FMT("[]", "[%s]", (u64)(uintptr_t)host_str, 0, 0, 0, 0, 0);
 	/* flags and width */
 	FMT("   42|42   |-0042|+5| 5", "%5d|%-5d|%05d|%+d|% d", 42, 42,
 	    (u32)-42, 5, 5, 0);
@@ -153,7 +169,7 @@ static void test_bprintf_bin_space(void)
 	 * kernel's bin_args: a long string is cut, and a conversion after
 	 * the area is full gets -ENOSPC */
 	struct bpfx_run run = make_run();
-	char *big = malloc(1000);
+	char *big = (char *)test_mem;
 	char out[1200];
 	u64 args[2];
 
@@ -165,7 +181,6 @@ static void test_bprintf_bin_space(void)
 		 511);
 	CHECK_EQ(bprintf_format(&run, out, sizeof(out), "%s%d", 5, args, 2),
 		 -ENOSPC);
-	free(big);
 }
 
 /* ---- the printk helpers ---- */
@@ -321,7 +336,9 @@ static void test_strncmp(void)
 static void test_probe_read(void)
 {
 	struct bpfx_run run = make_run();
-	static const char src[] = "kernel string";
+	static const char src_bytes[] = "kernel string";
+	const char *src = (const char *)(uintptr_t)in_mem(0, src_bytes,
+							   sizeof(src_bytes));
 	u64 dst = (u64)(uintptr_t)run.stack;
 	long page = sysconf(_SC_PAGESIZE);
 	u8 *gone = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
@@ -348,10 +365,15 @@ static void test_probe_read(void)
 	CHECK(run.stack[0] == 0 && run.stack[7] == 0);
 	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_probe_read, dst, 8, 0, 0, 0),
 		 -EFAULT);
-	/* a read that runs off the end of mapped memory fails as a whole */
-	u8 *two = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	munmap(two + page, (size_t)page);
+	/* the host's own memory is not readable: -EFAULT, as unmapped memory */
+	static const char host_bytes[] = "host secret";
+	memset(run.stack, 0xaa, 32);
+	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_probe_read_kernel, dst, 8,
+				  (u64)(uintptr_t)host_bytes, 0, 0),
+		 -EFAULT);
+	CHECK(run.stack[0] == 0 && run.stack[7] == 0);
+	/* a read that runs off the end of readable memory fails as a whole */
+	u8 *two = test_mem + sizeof(test_mem) - (size_t)page;
 	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_probe_read_kernel, dst, 16,
 				  (u64)(uintptr_t)(two + page - 8), 0, 0),
 		 -EFAULT);
@@ -359,7 +381,7 @@ static void test_probe_read(void)
 	/* strings: the length with the NUL; truncated: size, NUL-ended */
 	CHECK_EQ(call_helper(&run, BPF_FUNC_probe_read_kernel_str, dst, 64,
 			     (u64)(uintptr_t)src, 0, 0),
-		 sizeof(src));
+		 sizeof(src_bytes));
 	CHECK(!strcmp((char *)run.stack, src));
 	CHECK_EQ(call_helper(&run, BPF_FUNC_probe_read_user_str, dst, 4,
 			     (u64)(uintptr_t)src, 0, 0),
@@ -382,12 +404,11 @@ static void test_probe_read(void)
 	CHECK_EQ((s64)call_helper(&run, BPF_FUNC_probe_read_kernel_str, dst,
 				  64, (u64)(uintptr_t)(two + page - 4), 0, 0),
 		 -EFAULT);
-	munmap(two, (size_t)page);
 	CHECK_EQ(run.err, 0);
 
 	/* the destination must be the run's writable memory */
-	call_helper(&run, BPF_FUNC_probe_read_kernel, (u64)(uintptr_t)src, 4,
-		    (u64)(uintptr_t)src, 0, 0);
+	call_helper(&run, BPF_FUNC_probe_read_kernel,
+		    (u64)(uintptr_t)host_bytes, 4, (u64)(uintptr_t)src, 0, 0);
 	CHECK_EQ(run.err, -EFAULT);
 }
 
