@@ -192,7 +192,7 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 
 	if (r->type == SCALAR_VALUE && reg_is_const(r) &&
 	    r->var_off.value == 0 && null_ok)
-		return 0;
+		return mark_precise(env, regno); /* NULL only while it is 0 */
 	if (size_max == 0 && null_ok && r->type == SCALAR_VALUE)
 		return 0;
 	switch (r->type) {
@@ -432,6 +432,9 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			      (reg_is_const(r) && r->var_off.value == 0)))
 				return verr(env, 0, "R%d type=%s expected=fp",
 					    regno, t);
+			if (r->type == SCALAR_VALUE &&
+			    (err = mark_precise(env, regno)))
+				return err;
 			cb_ctx = *r;
 			break;
 		case ARG_PTR_TO_RINGBUF_MEM:

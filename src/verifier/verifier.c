@@ -1699,8 +1699,13 @@ static int check_cond_jmp(struct venv *env, const struct bpf_insn *insn,
 		if (is_pointer(p) && !(p->flags & VREG_MAYBE_NULL) &&
 		    s->type == SCALAR_VALUE && reg_is_const(s) &&
 		    s->var_off.value == 0 && p->type != PTR_TO_PACKET_END &&
-		    !is_pkt(p))
+		    !is_pkt(p)) {
 			taken = op == BPF_JNE;
+			/* decided by the scalar being 0 */
+			if (is_x && (err = mark_precise(env, s == &a ? insn->dst_reg
+								      : insn->src_reg)))
+				return err;
+		}
 	}
 	if (taken == 1) {
 		*next = target;
