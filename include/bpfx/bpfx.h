@@ -76,6 +76,10 @@ bpfx_object__open_mem(const void *buf, size_t size,
  * all of them loaded, else the first error; programs that loaded stay
  * usable, and bpfx_program__load_error() tells why the others did not. */
 BPFX_API int bpfx_object__load(struct bpfx_object *obj);
+/* Frees the object, its programs and maps. Their handles then name
+ * nothing (a prog_array slot holding one is empty). Do not close an object
+ * while one of its programs runs, or can be reached by a tail call from a
+ * program another thread is running. */
 BPFX_API void bpfx_object__close(struct bpfx_object *obj);
 BPFX_API const char *bpfx_object__name(const struct bpfx_object *obj);
 BPFX_API const char *bpfx_object__license(const struct bpfx_object *obj);

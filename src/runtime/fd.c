@@ -9,7 +9,14 @@
  * number of threads running programs; a tail call resolves its target
  * through it. A slot holds the object pointer with its kind in the low two
  * bits (objects are at least 4-byte aligned). Allocation and release take
- * a mutex; the lowest free handle is reused first, as the kernel does.
+ * a mutex; the lowest free slot is reused first.
+ *
+ * Unlike a kernel fd, a handle outlives nothing: a prog_array slot or a
+ * map-in-map entry holding the handle of a closed object must not come to
+ * name whatever reuses the slot. So a handle is the slot number plus, above
+ * FD_SLOT_BITS, the slot's generation, which fd_free() advances: a stale
+ * handle looks up nothing. (The generation is 11 bits; a handle kept
+ * across 2048 reuses of its slot would alias again.)
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -21,16 +28,23 @@
 #define FD_CHUNK (1u << FD_CHUNK_SHIFT)
 #define FD_MAX_CHUNKS 1024 /* at most 1M live handles */
 #define FD_LIMIT (FD_CHUNK * FD_MAX_CHUNKS)
+#define FD_SLOT_BITS 20    /* FD_LIMIT == 1 << FD_SLOT_BITS */
+#define FD_GEN_MASK 0x7ffu /* handles stay below 2^31 */
 #define FD_KIND_MASK 3u
 
-static _Atomic(_Atomic uintptr_t *) fd_chunks[FD_MAX_CHUNKS];
+struct fd_entry {
+	_Atomic uintptr_t val;
+	_Atomic unsigned int gen;
+};
+
+static _Atomic(struct fd_entry *) fd_chunks[FD_MAX_CHUNKS];
 static pthread_mutex_t fd_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Every handle in [FD_FIRST, fd_lowest_free) is in use. */
 static unsigned int fd_lowest_free = FD_FIRST;
 
-static _Atomic uintptr_t *fd_slot(unsigned int fd, bool create)
+static struct fd_entry *fd_slot(unsigned int fd, bool create)
 {
-	_Atomic uintptr_t *chunk;
+	struct fd_entry *chunk;
 	unsigned int dir = fd >> FD_CHUNK_SHIFT;
 
 	chunk = atomic_load_explicit(&fd_chunks[dir], memory_order_acquire);
@@ -47,7 +61,7 @@ static _Atomic uintptr_t *fd_slot(unsigned int fd, bool create)
 int fd_alloc(enum fd_kind kind, void *ptr)
 {
 	uintptr_t val = (uintptr_t)ptr;
-	_Atomic uintptr_t *slot;
+	struct fd_entry *slot;
 	unsigned int fd;
 	int ret = -EMFILE;
 
@@ -61,45 +75,67 @@ int fd_alloc(enum fd_kind kind, void *ptr)
 			ret = -ENOMEM;
 			break;
 		}
-		if (atomic_load_explicit(slot, memory_order_relaxed))
+		if (atomic_load_explicit(&slot->val, memory_order_relaxed))
 			continue;
-		atomic_store_explicit(slot, val | kind, memory_order_release);
+		atomic_store_explicit(&slot->val, val | kind,
+				      memory_order_release);
 		fd_lowest_free = fd + 1;
-		ret = (int)fd;
+		ret = (int)(fd | atomic_load_explicit(&slot->gen,
+						      memory_order_relaxed)
+					 << FD_SLOT_BITS);
 		break;
 	}
 	pthread_mutex_unlock(&fd_lock);
 	return ret;
 }
 
-void *fd_lookup(int fd, enum fd_kind kind)
+/* The slot of handle FD if FD is current (its generation matches). */
+static struct fd_entry *fd_current(int fd, uintptr_t *val)
 {
-	_Atomic uintptr_t *slot;
-	uintptr_t val;
+	unsigned int index = (unsigned int)fd & (FD_LIMIT - 1);
+	struct fd_entry *slot;
 
-	if (fd < FD_FIRST || (unsigned int)fd >= FD_LIMIT)
+	if (fd < FD_FIRST || index < FD_FIRST)
 		return NULL;
-	slot = fd_slot((unsigned int)fd, false);
+	slot = fd_slot(index, false);
 	if (!slot)
 		return NULL;
-	val = atomic_load_explicit(slot, memory_order_acquire);
-	if ((val & FD_KIND_MASK) != (uintptr_t)kind)
+	/* fd_free() advances the generation before it clears the value, so
+	 * a value loaded first is checked against a generation at least as
+	 * new as the one it was stored under */
+	*val = atomic_load_explicit(&slot->val, memory_order_acquire);
+	if (atomic_load_explicit(&slot->gen, memory_order_acquire) !=
+	    (unsigned int)fd >> FD_SLOT_BITS)
+		return NULL;
+	return slot;
+}
+
+void *fd_lookup(int fd, enum fd_kind kind)
+{
+	uintptr_t val;
+
+	if (!fd_current(fd, &val) || (val & FD_KIND_MASK) != (uintptr_t)kind)
 		return NULL;
 	return (void *)(val & ~(uintptr_t)FD_KIND_MASK);
 }
 
 void fd_free(int fd)
 {
-	_Atomic uintptr_t *slot;
+	struct fd_entry *slot;
+	uintptr_t val;
 
-	if (fd < FD_FIRST || (unsigned int)fd >= FD_LIMIT)
-		return;
 	pthread_mutex_lock(&fd_lock);
-	slot = fd_slot((unsigned int)fd, false);
-	if (slot && atomic_load_explicit(slot, memory_order_relaxed)) {
-		atomic_store_explicit(slot, 0, memory_order_release);
-		if ((unsigned int)fd < fd_lowest_free)
-			fd_lowest_free = (unsigned int)fd;
+	slot = fd_current(fd, &val);
+	if (slot && val) {
+		unsigned int index = (unsigned int)fd & (FD_LIMIT - 1);
+		atomic_store_explicit(&slot->gen,
+				      (atomic_load_explicit(&slot->gen,
+							    memory_order_relaxed) +
+				       1) & FD_GEN_MASK,
+				      memory_order_release);
+		atomic_store_explicit(&slot->val, 0, memory_order_release);
+		if (index < fd_lowest_free)
+			fd_lowest_free = index;
 	}
 	pthread_mutex_unlock(&fd_lock);
 }

@@ -94,7 +94,12 @@ static void test_fd(void)
 	fd_free(a);
 	CHECK(fd_lookup(a, FD_MAP) == NULL);
 	c = fd_alloc(FD_MAP, &c_obj);
-	CHECK_EQ(c, a); /* the lowest free handle is reused */
+	/* the lowest free slot is reused, under a new generation: the stale
+	 * handle names nothing */
+	CHECK_EQ(c & ((1 << 20) - 1), a);
+	CHECK(c != a);
+	CHECK(fd_lookup(a, FD_MAP) == NULL);
+	CHECK(fd_lookup(c, FD_MAP) == &c_obj);
 	d = fd_alloc(FD_MAP, &c_obj);
 	CHECK(d != a && d != b);
 	fd_free(b);
