@@ -183,6 +183,34 @@ int check_resource_leak(struct venv *env, bool exception_exit,
 
 /* ---- memory arguments ---- */
 
+/* As the kernel (6.14 on): a lookup in an array map with a key known to
+ * be in range cannot fail, so its result needs no null check. bpfx knows
+ * the key only when it was stored as zeros (`u32 key = 0`): zero bytes
+ * are compared exactly when pruning, so the key stays known on every path
+ * that reaches this state. (The kernel also takes spilled constants, with
+ * the slot marked precise; bpfx asks for a null check there.) */
+static bool lookup_key_in_array(struct venv *env, const struct vreg *map,
+				const struct vreg *key)
+{
+	const struct bpfx_map *m = map->map;
+
+	if (!m || (m->type != BPF_MAP_TYPE_ARRAY &&
+		   m->type != BPF_MAP_TYPE_PERCPU_ARRAY) ||
+	    m->max_entries == 0 || key->type != PTR_TO_STACK ||
+	    !tnum_is_const(key->var_off))
+		return false;
+	const struct vframe *fr = env->cur->frame[key->frameno];
+	s64 off = (s64)key->var_off.value + key->off;
+	if (off < -MAX_BPF_STACK || off + (s64)m->key_size > 0)
+		return false;
+	for (s64 b = off; b < off + (s64)m->key_size; b++) {
+		int spi = (int)((-b - 1) / 8);
+		if (stack_type(fr, spi, (int)(b + 8 * (spi + 1))) != STACK_ZERO)
+			return false;
+	}
+	return true;
+}
+
 static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 		      bool null_ok)
 {
@@ -547,6 +575,8 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		return 0;
 	}
 
+	bool elide_null = id == BPF_FUNC_map_lookup_elem &&
+			  lookup_key_in_array(env, &map, &regs[2]);
 	for (int i = 1; i <= 5; i++)
 		memset(&regs[i], 0, sizeof(regs[i]));
 	switch (p->ret) {
@@ -557,7 +587,7 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 	case RET_MAP_VALUE_OR_NULL:
 		memset(&regs[0], 0, sizeof(regs[0]));
 		regs[0].type = PTR_TO_MAP_VALUE;
-		regs[0].flags = VREG_MAYBE_NULL;
+		regs[0].flags = elide_null ? 0 : VREG_MAYBE_NULL;
 		regs[0].map = map.map;
 		regs[0].var_off = tnum_const(0);
 		regs[0].id = ++env->id_gen;
