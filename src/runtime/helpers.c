@@ -769,6 +769,8 @@ struct bpfx_program *tail_call_target(struct bpfx_run *run, u64 map_ptr,
 		return NULL;
 	if (run->tail_call_cnt >= BPFX_MAX_TAIL_CALLS)
 		return NULL;
+	/* as the kernel's JIT (the interpreter counts first): only a call
+	 * to a taken slot counts towards the limit */
 	target = prog_array_get(map, (u32)index);
 	if (!target)
 		return NULL;

@@ -99,3 +99,26 @@ int tail_two(struct __sk_buff *skb)
 	bpf_tail_call(skb, &jmp_table, 5);
 	return 2;
 }
+
+/* Calls to an empty slot do not count towards the limit, as the kernel's
+ * JIT has it (observed on 6.18; its interpreter counts them): after 33 of
+ * them the call to a taken slot still goes. */
+// TEST prog=empty_slots_count data=0011223344556677889900aa0806 retval=42
+SEC("tc")
+int empty_slots_count(struct __sk_buff *skb)
+{
+	for (int i = 0; i < 33; i++)
+		bpf_tail_call(skb, &jmp_table, 1);
+	bpf_tail_call(skb, &jmp_table, 0);
+	return 7;
+}
+
+// TEST prog=empty_slots_below_limit data=0011223344556677889900aa0806 retval=42
+SEC("tc")
+int empty_slots_below_limit(struct __sk_buff *skb)
+{
+	for (int i = 0; i < 32; i++)
+		bpf_tail_call(skb, &jmp_table, 1);
+	bpf_tail_call(skb, &jmp_table, 0);
+	return 7;
+}
