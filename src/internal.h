@@ -142,6 +142,7 @@ struct bpfx_map {
 	bool rdonly_prog;  /* BPF_F_RDONLY_PROG: programs may not write */
 	void *init_data;   /* initial contents (value_size bytes) or NULL */
 	struct bpfx_map *inner_map; /* map-in-map: the inner map's template */
+	u32 owner_prog_type; /* prog_array: the type of its first program */
 	/* .values initialisation: slot -> program or map name, as libbpf */
 	struct map_init_slot {
 		u32 key;

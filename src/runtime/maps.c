@@ -316,9 +316,19 @@ int map_check_fd_value(struct bpfx_map *map, u32 fd)
 	struct bpfx_map *inner;
 
 	if (map->type == BPF_MAP_TYPE_PROG_ARRAY) {
-		if (fd_lookup((int)fd, FD_PROG))
-			return 0;
-		return fd_lookup((int)fd, FD_MAP) ? -EINVAL : -EBADF;
+		struct bpfx_program *prog = fd_lookup((int)fd, FD_PROG);
+		if (!prog)
+			return fd_lookup((int)fd, FD_MAP) ? -EINVAL : -EBADF;
+		/* as the kernel's bpf_prog_map_compatible(): the first
+		 * program decides the array's program type */
+		u32 owner = BPF_PROG_TYPE_UNSPEC;
+		if (!__atomic_compare_exchange_n(&map->owner_prog_type, &owner,
+						 prog->type, false,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE) &&
+		    owner != prog->type)
+			return -EINVAL;
+		return 0;
 	}
 	inner = fd_lookup((int)fd, FD_MAP);
 	if (!inner)

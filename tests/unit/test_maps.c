@@ -642,6 +642,15 @@ static void test_prog_array(void)
 	CHECK(prog_array_get(NULL, 0) == NULL);
 	CHECK_EQ(bpfx_map__lookup_elem(&map, &key, 4, &out, 4, 0), 0);
 	CHECK_EQ(out, (u32)fd_a);
+	/* the first program decides the array's type, as in the kernel */
+	struct bpfx_program prog_xdp;
+	memset(&prog_xdp, 0, sizeof(prog_xdp));
+	prog_xdp.type = BPF_PROG_TYPE_XDP;
+	int fd_xdp = fd_alloc(FD_PROG, &prog_xdp);
+	u32 key2 = 2, val_xdp = (u32)fd_xdp;
+	CHECK_EQ(bpfx_map__update_elem(&map, &key2, 4, &val_xdp, 4, BPF_ANY),
+		 -EINVAL);
+	fd_free(fd_xdp);
 	/* programs cannot look up or update a prog_array */
 	CHECK(map.ops->lookup(&map, &key, 0) == NULL);
 	CHECK(map.ops->update(&map, &key, &val, 0, 0) < 0);
