@@ -620,6 +620,7 @@ static void test_prog_array(void)
 
 	memset(&prog_a, 0, sizeof(prog_a));
 	memset(&prog_b, 0, sizeof(prog_b));
+	prog_a.type = prog_b.type = BPF_PROG_TYPE_SCHED_CLS;
 	fd_a = fd_alloc(FD_PROG, &prog_a);
 	fd_b = fd_alloc(FD_PROG, &prog_b);
 	map_init(&map, BPF_MAP_TYPE_PROG_ARRAY, 4, 4, 4, 0);
