@@ -20,8 +20,13 @@ ifdef SANITIZE
 CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 EXTRA_LDLIBS += -fsanitize=address,undefined
 endif
-override CFLAGS += $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Isrc $(EXTRA_CFLAGS)
-LDLIBS := -lelf -lbpf -lz -lcapstone -lpthread $(EXTRA_LDLIBS)
+# Where the host's asm/ headers are, for BPF programs compiled at test time.
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+override CFLAGS += $(WARN) -std=gnu11 -fPIC -fvisibility=hidden -Iinclude -Isrc $(EXTRA_CFLAGS) \
+	-DBPF_SYS_INCLUDE='"/usr/include/$(MULTIARCH)"'
+LDLIBS := -lelf -lbpf -lz -lpthread $(EXTRA_LDLIBS)
+# capstone disassembles JIT output for `bpfx jit --dump`: the CLI's only
+CLI_LDLIBS := -lcapstone
 
 LIB_SRCS := $(filter-out src/cli/%,$(wildcard src/*/*.c src/*/*/*.c))
 CLI_SRCS := $(wildcard src/cli/*.c)
@@ -41,7 +46,7 @@ deps-ok:
 deps:
 	scripts/install-deps.sh
 
-$(BUILD)/%.o: %.c $(HDRS)
+$(BUILD)/%.o: %.c $(HDRS) | deps-ok
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -52,7 +57,7 @@ $(BUILD)/libbpfx.so: $(LIB_OBJS) src/libbpfx.map
 	$(CC) $(CFLAGS) -shared -Wl,--version-script=src/libbpfx.map -Wl,-soname,libbpfx.so.0 -o $@ $(LIB_OBJS) $(LDLIBS)
 
 $(BUILD)/bpfx: $(CLI_OBJS) $(BUILD)/libbpfx.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libbpfx.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(CLI_OBJS) $(BUILD)/libbpfx.a $(LDLIBS) $(CLI_LDLIBS)
 	ln -sf bpfx $(BUILD)/bpfx_conformance_plugin
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libbpfx.a tests/unit/test.h

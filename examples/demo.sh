@@ -8,7 +8,7 @@ CLANG=${2:-clang-19}
 OUT=build/examples
 mkdir -p $OUT
 echo "== compiling examples/count_tcp.bpf.c ($CLANG -O2 -g -target bpf -mcpu=v4)"
-$CLANG -O2 -g -target bpf -mcpu=v4 -I/usr/include/x86_64-linux-gnu \
+$CLANG -O2 -g -target bpf -mcpu=v4 -I/usr/include/$(gcc -print-multiarch) \
 	-c examples/count_tcp.bpf.c -o $OUT/count_tcp.bpf.o
 echo "== bpfx progs"
 $BPFX progs $OUT/count_tcp.bpf.o

@@ -27,6 +27,10 @@
 
 #include "bpfx/bpfx.h"
 
+#ifndef BPF_SYS_INCLUDE /* set by the Makefile */
+#define BPF_SYS_INCLUDE "/usr/include/x86_64-linux-gnu"
+#endif
+
 #define FUZZ_ROUNDS 2000
 #define MAX_EXPECT 3
 
@@ -89,7 +93,7 @@ static int compile(const char *src, const char *obj)
 
 	snprintf(cmd, sizeof(cmd),
 		 "%s -O2 -g -target bpf -mcpu=v4 -Wall -Iinclude "
-		 "-I/usr/include/x86_64-linux-gnu -c '%s' -o '%s'",
+		 "-I" BPF_SYS_INCLUDE " -c '%s' -o '%s'",
 		 clang, src, obj);
 	return system(cmd) == 0 ? 0 : -1;
 }

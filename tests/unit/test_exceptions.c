@@ -22,6 +22,10 @@
 #include "bpfx/bpfx.h"
 #include "test.h"
 
+#ifndef BPF_SYS_INCLUDE /* set by the Makefile */
+#define BPF_SYS_INCLUDE "/usr/include/x86_64-linux-gnu"
+#endif
+
 #define THREADS 4
 #define ITERS 40
 #define REPEAT 1000
@@ -117,7 +121,7 @@ static int open_object(void)
 		return -1;
 	close(fd);
 	snprintf(cmd, sizeof(cmd),
-		 "%s -O2 -g -target bpf -mcpu=v4 -Iinclude -I/usr/include/x86_64-linux-gnu "
+		 "%s -O2 -g -target bpf -mcpu=v4 -Iinclude -I" BPF_SYS_INCLUDE " "
 		 "-c tests/unit/bpf/host_state.bpf.c -o %s",
 		 clang, path);
 	if (system(cmd)) {

@@ -32,7 +32,11 @@ static const char *clang_bpf(void)
 }
 
 #if defined(__x86_64__)
+#ifdef BPF_SYS_INCLUDE /* set by the Makefile */
+#define MULTIARCH_INC BPF_SYS_INCLUDE
+#else
 #define MULTIARCH_INC "/usr/include/x86_64-linux-gnu"
+#endif
 #elif defined(__aarch64__)
 #define MULTIARCH_INC "/usr/include/aarch64-linux-gnu"
 #else
