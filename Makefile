@@ -72,8 +72,9 @@ $(BUILD)/tests/run_%: tests/run_%.c $(BUILD)/libbpfx.a
 check: all check-unit check-data check-progs check-bad check-asan
 	@echo "make check: all suites passed"
 
-check-unit: $(UNIT_BINS)
+check-unit: $(UNIT_BINS) $(BUILD)/libbpfx.so
 	@scripts/run-tests.sh unit $(UNIT_BINS)
+	@scripts/check-exports.sh $(BUILD)/libbpfx.so
 
 check-data: $(BUILD)/tests/run_data
 	$(BUILD)/tests/run_data tests/data
