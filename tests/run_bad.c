@@ -496,7 +496,8 @@ static int run_raw_case(const struct raw_case *c)
 /* A loaded program may be run unless it could loop: any backward jump. */
 static bool may_loop(const struct bpfx_program *prog)
 {
-	const unsigned char *insns = bpfx_program__insns(prog);
+	const unsigned char *insns =
+		(const unsigned char *)bpfx_program__insns(prog);
 	size_t cnt = bpfx_program__insn_cnt(prog);
 
 	for (size_t i = 0; insns && i < cnt; i++) {

@@ -9,6 +9,7 @@
 #ifndef BPFX_BPFX_H
 #define BPFX_BPFX_H
 
+#include <linux/bpf.h> /* struct bpf_insn, the kernel's enums */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -111,7 +112,8 @@ BPFX_API int bpfx_program__type(const struct bpfx_program *prog);
 BPFX_API const char *bpfx_program__type_name(const struct bpfx_program *prog);
 /* Instructions of the program as linked (main body plus subprograms). */
 BPFX_API size_t bpfx_program__insn_cnt(const struct bpfx_program *prog);
-BPFX_API const void *bpfx_program__insns(const struct bpfx_program *prog);
+BPFX_API const struct bpf_insn *
+bpfx_program__insns(const struct bpfx_program *prog);
 BPFX_API bool bpfx_program__autoload(const struct bpfx_program *prog);
 BPFX_API int bpfx_program__set_autoload(struct bpfx_program *prog,
 					bool autoload);

@@ -506,7 +506,7 @@ size_t bpfx_program__insn_cnt(const struct bpfx_program *prog)
 	return prog ? prog->insn_cnt : 0;
 }
 
-const void *bpfx_program__insns(const struct bpfx_program *prog)
+const struct bpf_insn *bpfx_program__insns(const struct bpfx_program *prog)
 {
 	return prog ? prog->insns : NULL;
 }
