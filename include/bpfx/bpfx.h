@@ -140,7 +140,8 @@ struct bpfx_test_run_opts {
 	uint32_t flags;
 	uint32_t cpu;
 	enum bpfx_engine engine;
-	uint64_t retval64; /* out: the full 64-bit r0 */
+	uint64_t retval64; /* out: the full 64-bit r0 (the kernel engine
+			    * has only the 32 bits test_run reports) */
 };
 BPFX_API int bpfx_program__test_run(struct bpfx_program *prog,
 				    struct bpfx_test_run_opts *opts);

@@ -64,7 +64,6 @@
 #define BPF_F_TEST_SKB_CHECKSUM_COMPLETE (1U << 2)
 #endif
 
-/* Not yet declared in internal.h: bpf_xdp_adjust_head's half in here. */
 enum ctx_kind { CTX_SKB, CTX_XDP, CTX_BUF };
 
 struct run_ctx_state {

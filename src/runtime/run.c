@@ -364,8 +364,7 @@ int bpfx_run_raw(const void *insns, size_t insn_cnt,
 						 true };
 		run.pkt = run.extra;
 	}
-	err = engine_run(&run, OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT),
-			 (u64)(uintptr_t)mem, len, r0);
+	err = engine_run(&run, engine, (u64)(uintptr_t)mem, len, r0);
 	if (err)
 		pr_warn("%s", run.errmsg);
 	run_end(&run);

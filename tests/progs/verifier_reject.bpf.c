@@ -172,8 +172,6 @@ int global_throw_in_rcu(struct __sk_buff *skb)
 SEC("syscall")
 int uninit_stack(void *ctx)
 {
-	__u64 x;
-
 	asm volatile("r0 = *(u64 *)(r10 - 8); exit;" : : : "r0");
 	return 0;
 }
