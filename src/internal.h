@@ -293,6 +293,12 @@ struct bpfx_run {
 	/* what the program holds or has opened during this run */
 	struct run_ctx_state *ctx_state; /* test_run context (ctx.c) */
 	void *held_lock;                 /* the bpf_spin_lock it holds */
+	/* ring buffer samples it reserved and has not submitted */
+	struct run_reserved {
+		struct bpfx_map *map;
+		void *sample;
+	} reserved[16];
+	u32 reserved_cnt;
 	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
 	u32 preempt_nest;                /* bpf_preempt_disable depth */
 	/* bpf_throw: set by the kfunc, consumed by the engine, which unwinds
@@ -383,8 +389,9 @@ BPFX_HIDDEN void ctx_free(struct run_ctx_state *state);
 /* bpf_xdp_adjust_head on the run's xdp context. */
 BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
 				    int offset);
-/* Releases what a program left held when its run ended (a spin lock);
- * the verifier will reject such programs, the runtime never hangs on them. */
+/* Releases what a program left held when its run ended (a spin lock, ring
+ * buffer reservations); the verifier rejects such programs, and the
+ * runtime never hangs on them. */
 BPFX_HIDDEN void helper_run_end(struct bpfx_run *run);
 
 /* ---- verifier: src/verifier ---- */

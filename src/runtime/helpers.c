@@ -1191,6 +1191,15 @@ void helper_run_end(struct bpfx_run *run)
 				      memory_order_release);
 		run->held_lock = NULL;
 	}
+	/* an unsubmitted reservation would block the ring's consumer */
+	if (run->reserved_cnt)
+		pr_warn("helper bpf_ringbuf_reserve: program %s exited holding %u ring buffer reservation(s); discarded",
+			run->prog && run->prog->name ? run->prog->name : "?",
+			run->reserved_cnt);
+	while (run->reserved_cnt) {
+		struct run_reserved *r = &run->reserved[--run->reserved_cnt];
+		ringbuf_commit(r->map, r->sample, true, 0);
+	}
 }
 
 static _Atomic u32 *helper_lock_arg(struct bpfx_run *run, u64 lock,
@@ -1454,7 +1463,26 @@ static u64 bpf_ringbuf_reserve(struct bpfx_run *run, u64 r1, u64 size,
 
 	if (!map)
 		return 0;
-	return (u64)(uintptr_t)ringbuf_reserve(map, size, flags);
+	if (run->reserved_cnt == ARRAY_SIZE(run->reserved))
+		return 0; /* as a full ring: the program sees NULL */
+	void *sample = ringbuf_reserve(map, size, flags);
+	if (sample)
+		run->reserved[run->reserved_cnt++] =
+			(struct run_reserved){ map, sample };
+	return (u64)(uintptr_t)sample;
+}
+
+/* Takes SAMPLE off the run's reservations; false if this run did not
+ * reserve it (a forged pointer, another run's sample, a second submit). */
+static bool run_release_sample(struct bpfx_run *run, void *sample)
+{
+	for (u32 i = 0; i < run->reserved_cnt; i++) {
+		if (run->reserved[i].sample == sample) {
+			run->reserved[i] = run->reserved[--run->reserved_cnt];
+			return true;
+		}
+	}
+	return false;
 }
 
 static u64 ringbuf_finish(struct bpfx_run *run, u64 sample, u64 flags,
@@ -1464,7 +1492,7 @@ static u64 ringbuf_finish(struct bpfx_run *run, u64 sample, u64 flags,
 	void *p = (void *)(uintptr_t)sample;
 
 	if (!map || map->type != BPF_MAP_TYPE_RINGBUF ||
-	    !ringbuf_is_sample(map, p))
+	    !ringbuf_is_sample(map, p) || !run_release_sample(run, p))
 		HELPER_FAIL(run, -EINVAL,
 			    "helper %s: arg 1: %#llx is not a reserved ring buffer sample",
 			    helper, (unsigned long long)sample);

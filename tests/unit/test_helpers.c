@@ -1079,6 +1079,46 @@ static void test_xdp_adjust_head(void)
 	ctx_free(st);
 }
 
+/* A reservation a run leaves behind is discarded when the run ends, so the
+ * consumer is not blocked; a run cannot submit another run's sample. */
+static int count_sample(void *user, void *data, size_t size)
+{
+	(*(int *)user)++;
+	return 0;
+}
+
+static void test_ringbuf_reservations(void)
+{
+	struct bpfx_run run = make_run(), other = make_run();
+	struct bpfx_map rb = { .name = (char *)"rb",
+			       .type = BPF_MAP_TYPE_RINGBUF,
+			       .max_entries = 4096 };
+	int samples = 0;
+
+	if (map_create(&rb)) {
+		CHECK(!"map_create");
+		return;
+	}
+	u64 leaked = call_helper(&run, BPF_FUNC_ringbuf_reserve,
+				 (u64)(uintptr_t)&rb, 16, 0, 0, 0);
+	u64 kept = call_helper(&run, BPF_FUNC_ringbuf_reserve,
+			       (u64)(uintptr_t)&rb, 16, 0, 0, 0);
+	CHECK(leaked && kept);
+	CHECK_EQ(run.reserved_cnt, 2);
+	/* another run may not submit this run's sample */
+	call_helper(&other, BPF_FUNC_ringbuf_submit, kept, 0, 0, 0, 0);
+	CHECK_EQ(other.err, -EINVAL);
+	CHECK_EQ(call_helper(&run, BPF_FUNC_ringbuf_submit, kept, 0, 0, 0, 0),
+		 0);
+	/* the first reservation blocks the consumer until the run ends */
+	CHECK_EQ(bpfx_map__ringbuf_consume(&rb, count_sample, &samples), 0);
+	helper_run_end(&run);
+	CHECK_EQ(run.reserved_cnt, 0);
+	CHECK_EQ(bpfx_map__ringbuf_consume(&rb, count_sample, &samples), 1);
+	CHECK_EQ(samples, 1);
+	map_destroy(&rb);
+}
+
 TEST_MAIN(TEST(test_bprintf_conversions), TEST(test_bprintf_errors),
 	  TEST(test_bprintf_bin_space), TEST(test_trace_printk),
 	  TEST(test_snprintf_vprintk), TEST(test_csum_diff),
@@ -1088,4 +1128,4 @@ TEST_MAIN(TEST(test_bprintf_conversions), TEST(test_bprintf_errors),
 	  TEST(test_kfuncs), TEST(test_ctx_tc),
 	  TEST(test_ctx_skb_rules), TEST(test_ctx_xdp),
 	  TEST(test_ctx_syscall_and_buffers), TEST(test_skb_load_bytes),
-	  TEST(test_xdp_adjust_head))
+	  TEST(test_xdp_adjust_head), TEST(test_ringbuf_reservations))
