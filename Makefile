@@ -36,7 +36,7 @@ HDRS := $(wildcard include/bpfx/*.h src/*.h src/*/*.h)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps deps-ok check check-unit check-data check-progs check-bad check-asan demo bench install clean
+.PHONY: all deps deps-ok check check-unit check-data check-progs check-bad check-fuzz check-asan fuzz demo bench install clean
 
 all: deps-ok $(BUILD)/libbpfx.a $(BUILD)/libbpfx.so $(BUILD)/bpfx
 
@@ -70,9 +70,9 @@ $(BUILD)/tests/run_%: tests/run_%.c $(BUILD)/libbpfx.a
 	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
 
 # The last line counts the suites: unit (with the export check), data,
-# progs, bad, each built plainly and with the sanitizers.
-check: all check-unit check-data check-progs check-bad check-asan
-	@echo "check: 8 passed, 0 failed"
+# progs, bad, fuzz, each built plainly and with the sanitizers.
+check: all check-unit check-data check-progs check-bad check-fuzz check-asan
+	@echo "check: 10 passed, 0 failed"
 
 check-unit: $(UNIT_BINS) $(BUILD)/libbpfx.so
 	@scripts/run-tests.sh unit $(UNIT_BINS)
@@ -89,7 +89,24 @@ check-bad: $(BUILD)/tests/run_bad
 
 # The same suites built with AddressSanitizer and UBSan.
 check-asan:
-	$(MAKE) BUILD=build/asan SANITIZE=1 check-unit check-data check-progs check-bad
+	$(MAKE) BUILD=build/asan SANITIZE=1 check-unit check-data check-progs check-bad check-fuzz
+
+# Fuzzers (fuzz/): a bounded verifier soundness run in check; make fuzz
+# runs both longer (libFuzzer with clang-19 where it links, else the
+# object fuzzer replays its seed corpus).
+FUZZ_SEEDS ?= 100000
+FUZZ_TIME ?= 60
+$(BUILD)/fuzz/verifier_soundness: fuzz/verifier_soundness.c $(BUILD)/libbpfx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
+$(BUILD)/fuzz/object_fuzz: fuzz/object_fuzz.c $(BUILD)/libbpfx.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DSTANDALONE -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
+check-fuzz: $(BUILD)/fuzz/verifier_soundness
+	$(BUILD)/fuzz/verifier_soundness -s 1 -n 2000
+fuzz: all $(BUILD)/fuzz/verifier_soundness $(BUILD)/fuzz/object_fuzz
+	$(BUILD)/fuzz/verifier_soundness -s 1 -n $(FUZZ_SEEDS)
+	fuzz/run-object-fuzz.sh $(BUILD) $(CLANG_BPF) $(FUZZ_TIME)
 
 demo: all
 	examples/demo.sh $(BUILD)/bpfx $(CLANG_BPF)
