@@ -60,24 +60,213 @@ static u64 jit_magic(void)
 
 #define JIT_MAX_PASSES 20
 
-/* func_calls[first insn] of each function that calls anything. */
-static void mark_func_calls(struct jit_ctx *ctx)
+/* The function each instruction belongs to: the last function start at
+ * or before it. */
+static size_t func_of(const struct jit_ctx *ctx, size_t i)
 {
-	size_t start = 0;
+	while (i && !ctx->func_start[i])
+		i--;
+	return i;
+}
+
+/* Whether INSN is a load, store or atomic that needs a check: anything
+ * but an r10-based access at a constant offset inside the frame. */
+static bool access_checked(const struct bpf_insn *insn)
+{
+	u8 cls = BPF_CLASS(insn->code);
+	if (cls != BPF_LDX && cls != BPF_ST && cls != BPF_STX)
+		return false;
+	int size = BPF_SIZE(insn->code) == BPF_B ? 1 :
+		   BPF_SIZE(insn->code) == BPF_H ? 2 :
+		   BPF_SIZE(insn->code) == BPF_W ? 4 : 8;
+	int base = cls == BPF_LDX ? insn->src_reg : insn->dst_reg;
+	return base != 10 || insn->off < -BPFX_STACK_SIZE || insn->off + size > 0;
+}
+
+/* func_flags[] of every function: FUNC_MAY_MOVE closed over calls. */
+static void mark_func_flags(struct jit_ctx *ctx)
+{
 	for (size_t i = 0; i < ctx->cnt; i++) {
-		if (ctx->func_start[i])
-			start = i;
+		u8 *f = &ctx->func_flags[func_of(ctx, i)];
 		switch (ctx->decoded[i].op) {
 		case BPFX_OP_CALL_HELPER:
 		case BPFX_OP_CALL_KFUNC:
-		case BPFX_OP_CALL_LOCAL:
 		case BPFX_OP_CALLX:
-			ctx->func_calls[start] = 1;
+			*f |= FUNC_MAY_MOVE;
+			break;
+		case BPFX_OP_CALL_LOCAL:
+			*f |= FUNC_USES_WINDOWS | FUNC_CALLS_LOCAL;
 			break;
 		default:
+			if (ctx->decoded[i].kind != RESOLVED_SECOND_SLOT &&
+			    access_checked(&ctx->insns[i]))
+				*f |= FUNC_USES_WINDOWS;
 			break;
 		}
 	}
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t i = 0; i < ctx->cnt; i++) {
+			if (ctx->decoded[i].op != BPFX_OP_CALL_LOCAL)
+				continue;
+			size_t t = i + 1 + (size_t)(s64)ctx->insns[i].imm;
+			u8 *f = &ctx->func_flags[func_of(ctx, i)];
+			if (t < ctx->cnt && (ctx->func_flags[t] & FUNC_MAY_MOVE) &&
+			    !(*f & FUNC_MAY_MOVE)) {
+				*f |= FUNC_MAY_MOVE;
+				changed = true;
+			}
+		}
+	}
+}
+
+/* Whether INSN may write BPF register R. */
+static bool insn_writes(const struct bpf_insn *insn, int r)
+{
+	switch (BPF_CLASS(insn->code)) {
+	case BPF_ALU:
+	case BPF_ALU64:
+	case BPF_LDX:
+		return insn->dst_reg == r;
+	case BPF_LD:
+		if (BPF_MODE(insn->code) == BPF_IMM)
+			return insn->dst_reg == r;
+		return r == 0; /* legacy packet loads: r0 */
+	case BPF_ST:
+		return false;
+	case BPF_STX:
+		if (BPF_MODE(insn->code) != BPF_ATOMIC)
+			return false;
+		if (insn->imm == BPF_CMPXCHG)
+			return r == 0;
+		return (insn->imm & BPF_FETCH) && insn->src_reg == r;
+	default: /* jumps write nothing; calls end blocks (r0-r5) */
+		return BPF_OP(insn->code) == BPF_CALL && r <= 5;
+	}
+}
+
+/* Whether INSN ends a basic block: any jump, call or exit. */
+static bool ends_block(const struct bpf_insn *insn)
+{
+	u8 cls = BPF_CLASS(insn->code);
+	return cls == BPF_JMP || cls == BPF_JMP32;
+}
+
+#define GROUP_MAX_SPAN 4096
+
+struct open_group {
+	long leader; /* -1: none */
+	s32 lo, hi;
+	u32 count;
+};
+
+static void close_group(struct jit_ctx *ctx, struct open_group *g)
+{
+	if (g->leader >= 0 && g->count > 1) {
+		struct jit_access *a = &ctx->access[g->leader];
+		a->mode = ACCESS_LEADER;
+		a->lo_off = g->lo;
+		a->span = (u32)(g->hi - g->lo);
+	}
+	g->leader = -1;
+}
+
+/* Groups the checked accesses of each basic block (jit.h: struct
+ * jit_access), and marks where each block's checked copy begins and
+ * ends: at its first group leader, and at its last instruction. */
+static void plan_groups(struct jit_ctx *ctx)
+{
+	size_t cnt = ctx->cnt;
+	u8 *block_start = calloc(cnt + 1, 1);
+	if (!block_start)
+		return; /* no groups: every access checked on its own */
+	block_start[0] = 1;
+	for (size_t i = 0; i < cnt; i++) {
+		const struct bpf_insn *insn = &ctx->insns[i];
+		if (ctx->func_start[i])
+			block_start[i] = 1;
+		if (ctx->decoded[i].kind == RESOLVED_SECOND_SLOT)
+			continue;
+		if (!ends_block(insn))
+			continue;
+		if (i + 1 < cnt)
+			block_start[i + 1] = 1;
+		enum bpfx_op op = ctx->decoded[i].op;
+		if (op == BPFX_OP_CALL_LOCAL || op == BPFX_OP_CALL_HELPER ||
+		    op == BPFX_OP_CALL_KFUNC || op == BPFX_OP_CALLX ||
+		    op == BPFX_OP_EXIT)
+			continue;
+		s64 t = (s64)i + 1 +
+			(op == BPFX_OP_JA32 ? (s64)insn->imm : (s64)insn->off);
+		if (t >= 0 && (size_t)t < cnt)
+			block_start[t] = 1;
+	}
+	u32 cb = ctx->prog->exception_cb_insn;
+	if (cb && cb < cnt)
+		block_start[cb] = 1;
+
+	struct open_group open[11][2];
+	size_t i = 0;
+	while (i < cnt) {
+		size_t start = i, last = i;
+		for (int r = 0; r < 11; r++)
+			open[r][0].leader = open[r][1].leader = -1;
+		do {
+			const struct bpf_insn *insn = &ctx->insns[i];
+			last = i;
+			u8 cls = BPF_CLASS(insn->code);
+			bool plain = (cls == BPF_LDX &&
+				      (BPF_MODE(insn->code) == BPF_MEM ||
+				       BPF_MODE(insn->code) == BPFX_MEMSX)) ||
+				     ((cls == BPF_ST || cls == BPF_STX) &&
+				      BPF_MODE(insn->code) == BPF_MEM);
+			int base = cls == BPF_LDX ? insn->src_reg : insn->dst_reg;
+			if (plain && base != 10 && base < 11 &&
+			    ctx->decoded[i].kind != RESOLVED_SECOND_SLOT) {
+				int size = BPF_SIZE(insn->code) == BPF_B ? 1 :
+					   BPF_SIZE(insn->code) == BPF_H ? 2 :
+					   BPF_SIZE(insn->code) == BPF_W ? 4 : 8;
+				struct open_group *g = &open[base][cls != BPF_LDX];
+				s32 lo = insn->off, hi = insn->off + size;
+				if (g->leader >= 0 &&
+				    MAX(g->hi, hi) - MIN(g->lo, lo) > GROUP_MAX_SPAN)
+					close_group(ctx, g);
+				if (g->leader >= 0) {
+					g->lo = MIN(g->lo, lo);
+					g->hi = MAX(g->hi, hi);
+					g->count++;
+					ctx->access[i].mode = ACCESS_MEMBER;
+				} else {
+					*g = (struct open_group){ (long)i, lo, hi, 1 };
+				}
+			}
+			for (int r = 0; r < 11; r++)
+				if (insn_writes(insn, r)) {
+					close_group(ctx, &open[r][0]);
+					close_group(ctx, &open[r][1]);
+				}
+			i += i + 1 < cnt && ctx->decoded[i + 1].kind ==
+							    RESOLVED_SECOND_SLOT
+				     ? 2
+				     : 1;
+		} while (i < cnt && !block_start[i] &&
+			 !ends_block(&ctx->insns[last]));
+		for (int r = 0; r < 11; r++) {
+			close_group(ctx, &open[r][0]);
+			close_group(ctx, &open[r][1]);
+		}
+		/* the checked copy: from the first leader to the block's end */
+		bool copying = false;
+		for (size_t k = start; k <= last; k++) {
+			if (ctx->access[k].mode == ACCESS_LEADER)
+				copying = true;
+			if (copying && ctx->decoded[k].kind != RESOLVED_SECOND_SLOT)
+				ctx->access[k].copy = true;
+		}
+		if (copying)
+			ctx->access[last].copy_end = true;
+	}
+	free(block_start);
 }
 
 int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
@@ -97,14 +286,15 @@ int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 	size_t label_cnt = jit_arch_label_cnt(cnt);
 	ctx.decoded = calloc(cnt + 1, sizeof(*ctx.decoded));
 	ctx.func_start = calloc(cnt + 1, 1);
-	ctx.func_calls = calloc(cnt + 1, 1);
-	ctx.stubs = calloc(cnt + 1, sizeof(*ctx.stubs));
+	ctx.func_flags = calloc(cnt + 1, 1);
+	ctx.access = calloc(cnt + 1, sizeof(*ctx.access));
+	ctx.stubs = calloc(2 * (cnt + 1), sizeof(*ctx.stubs));
 	ctx.e.pos = malloc(label_cnt * sizeof(s64));
 	ctx.e.prev = malloc(label_cnt * sizeof(s64));
 	ctx.e.label_cnt = label_cnt;
 	int ret = -ENOMEM;
-	if (!jp || !ctx.decoded || !ctx.func_start || !ctx.func_calls ||
-	    !ctx.stubs ||
+	if (!jp || !ctx.decoded || !ctx.func_start || !ctx.func_flags ||
+	    !ctx.access || !ctx.stubs ||
 	    !ctx.e.pos || !ctx.e.prev) {
 		snprintf(err, err_sz, "out of memory");
 		goto out;
@@ -116,7 +306,8 @@ int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 	if (ret)
 		goto out;
 	ctx.func0_called = ctx.func_start[0] & FUNC_CALLED;
-	mark_func_calls(&ctx);
+	mark_func_flags(&ctx);
+	plan_groups(&ctx);
 
 	/* sizing passes: until the size stops changing */
 	memset(ctx.e.prev, 0xff, label_cnt * sizeof(s64));
@@ -205,7 +396,8 @@ out:
 	}
 	free(ctx.decoded);
 	free(ctx.func_start);
-	free(ctx.func_calls);
+	free(ctx.func_flags);
+	free(ctx.access);
 	free(ctx.stubs);
 	free(ctx.e.pos);
 	free(ctx.e.prev);
@@ -236,6 +428,15 @@ static void window_set(u64 *lo, u64 *lim, u64 region_lo, u64 len)
 		lim[k] = len >= (1u << k) ? len - (1u << k) + 1 : 0;
 }
 
+static void window_seed(struct jit_window *w, const struct run_region *r)
+{
+	if (r->hi <= r->lo)
+		return;
+	window_set(&w->rd_lo, w->rd_lim, r->lo, r->hi - r->lo);
+	if (r->writable)
+		window_set(&w->wr_lo, w->wr_lim, r->lo, r->hi - r->lo);
+}
+
 static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 		 u64 fp_above, const u64 *args, bool callback, u64 *ret)
 {
@@ -244,13 +445,8 @@ static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 		.outer = run->engine_state,
 		.callback = callback,
 	};
-	if (run->ctx.hi > run->ctx.lo) {
-		u64 len = run->ctx.hi - run->ctx.lo;
-		window_set(&st.seed.rd_lo, st.seed.rd_lim, run->ctx.lo, len);
-		if (run->ctx.writable)
-			window_set(&st.seed.wr_lo, st.seed.wr_lim, run->ctx.lo,
-				   len);
-	}
+	window_seed(&st.seed.cur, &run->ctx);
+	window_seed(&st.seed.alt, &run->pkt);
 	run->engine_state = &st;
 	jit_entry_fn entry = (jit_entry_fn)(uintptr_t)jp->code;
 	u64 r0 = entry(run, args, target, fp_above, &st);
@@ -345,6 +541,21 @@ static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
 
 /* ---- run-time support of the generated code ---- */
 
+/* The window of the frame at RBP after run_mem_slow() matched
+ * run->cached: that region, and the previous one as the alternate. */
+static void window_update(struct bpfx_run *run, u64 rbp)
+{
+	if (run->cached.hi <= run->cached.lo)
+		return;
+	struct jit_window *w =
+		(struct jit_window *)(uintptr_t)(rbp + JIT_FRAME_WINDOW);
+	struct jit_window *alt =
+		(struct jit_window *)(uintptr_t)(rbp + JIT_FRAME_ALT);
+	if (w->rd_lim[0] && w->rd_lo != run->cached.lo)
+		*alt = *w;
+	window_seed(w, &run->cached);
+}
+
 /* The slow half of a memory access the inline checks (the frame's
  * windows, the BPF stack) did not accept: run_mem_slow() decides, and
  * the region it matched becomes the window of the frame at RBP, as the
@@ -366,15 +577,21 @@ void *jit_mem_slow(struct bpfx_run *run, u64 addr, u32 desc,
 			  (unsigned long long)addr);
 		return NULL;
 	}
-	if (run->cached.hi > run->cached.lo) {
-		struct jit_window *w =
-			(struct jit_window *)(uintptr_t)(rbp + JIT_FRAME_WINDOW);
-		u64 len = run->cached.hi - run->cached.lo;
-		window_set(&w->rd_lo, w->rd_lim, run->cached.lo, len);
-		if (run->cached.writable)
-			window_set(&w->wr_lo, w->wr_lim, run->cached.lo, len);
-	}
+	window_update(run, rbp);
 	return p;
+}
+
+/* The slow half of a group's range check (jit.h: struct jit_access):
+ * whether the run may access [addr, addr + span) as one region, which
+ * then becomes the window. Never fails the run: when it returns 0, the
+ * code checks each access of the group on its own. */
+u64 jit_mem_range(struct bpfx_run *run, u64 addr, u32 desc, u64 rbp)
+{
+	u64 span = desc >> 1;
+	if (!run_mem_slow(run, addr, span, desc & 1 ? MEM_WRITE : MEM_READ))
+		return 0;
+	window_update(run, rbp);
+	return 1;
 }
 
 void jit_fault(struct bpfx_run *run, u32 code, const struct jit_prog *jp)

@@ -59,6 +59,16 @@ struct jit_window {
 	u64 wr_lim[4];
 };
 
+/* A frame holds two windows: the last regions matched, and an alternate
+ * that starts as the run's packet (the context is the first window), so
+ * that a tc or xdp program reads its context and its packet with no slow
+ * call. A miss of the first window tries the alternate in the cold path
+ * and copies it over the first on a hit. */
+struct jit_windows {
+	struct jit_window cur;
+	struct jit_window alt;
+};
+
 /* The frame state of one entry into JITed code (run->engine_state): the
  * program's entry from jit_run, or a callback's from a helper. The error
  * exit of generated code restores entry_rsp; a throw restores the
@@ -66,9 +76,10 @@ struct jit_window {
  * that it lies between the throw site and entry_rsp. */
 struct jit_state {
 	u64 entry_rsp;  /* host rsp inside the entry stub's frame */
-	/* the main program's first windows: the run's context, so that
-	 * its first context reads need no slow path */
-	struct jit_window seed;
+	/* the first windows of the entry stub's frame, which the function
+	 * it calls copies: the run's context, and the packet as the
+	 * alternate, so that the first reads of either need no slow path */
+	struct jit_windows seed;
 	u64 fp;         /* BPF r10 of the frame calling a callback helper */
 	const struct jit_prog *cur; /* program calling a callback helper */
 	struct jit_state *outer;
@@ -83,7 +94,8 @@ struct jit_state {
 #define JIT_FRAME_WINDOW -104 /* struct jit_window, up to -24 */
 #define JIT_FRAME_MAGIC -112  /* rbp ^ jit_magic in boundary frames */
 #define JIT_FRAME_SAVED -152  /* rbx, r12, r13, r14, r15 from -120 down */
-#define JIT_FRAME_SIZE 160    /* rsp = rbp - 160, 16-byte aligned */
+#define JIT_FRAME_ALT -232    /* the alternate struct jit_window */
+#define JIT_FRAME_SIZE 240    /* rsp = rbp - 240, 16-byte aligned */
 
 /* Kinds of fault a generated stub reports through jit_fault(). */
 enum jit_fault_kind {
@@ -93,21 +105,41 @@ enum jit_fault_kind {
 	JIT_FAULT_KIND_BITS = 4,
 };
 
-/* A memory access's slow path descriptor: insn << 5 | size << 1 | write. */
+/* A memory access's slow path descriptor: insn << 5 | size << 1 | write;
+ * a group's range check: span << 1 | write. */
 #define JIT_MEM_DESC(insn, size, write)                                        \
 	((u32)(insn) << 5 | (u32)(size) << 1 | (u32)(write))
 
 /* The out-of-line paths of one instruction (at most two), recorded while
  * its inline code is emitted and emitted after all the instructions. */
-enum jit_stub_type { JIT_STUB_NONE, STUB_FAULT, STUB_MEM, STUB_THROW };
+enum jit_stub_type { JIT_STUB_NONE, STUB_FAULT, STUB_MEM, STUB_THROW,
+		     STUB_RANGE };
 struct jit_stub {
 	u8 kind[2];
 	u32 arg[2];
-	/* STUB_MEM: the access is at [mem_base + mem_off] (host registers);
-	 * the inline code checked the stack first, else the window */
+	/* STUB_MEM, STUB_RANGE: the access is at [mem_base + mem_off] (host
+	 * registers); the inline code checked the stack first, else the
+	 * window */
 	u8 mem_base;
 	bool mem_stack_first;
-	s16 mem_off;
+	s32 mem_off;
+};
+
+/* Memory accesses checked by group (jit.c: plan_groups). In a basic block,
+ * the loads and stores through one BPF register (not r10) that the block
+ * does not change between them, at constant offsets, form a group: its
+ * first access checks the whole range [lo_off, lo_off + span) once and
+ * the others check nothing. When that check fails (and the range is not
+ * one region the slow path can make the window), the code continues in a
+ * copy of the rest of the block in which every access is checked on its
+ * own, so a fault is reported at its exact instruction. */
+enum jit_access_mode { ACCESS_SINGLE = 0, ACCESS_LEADER, ACCESS_MEMBER };
+struct jit_access {
+	u8 mode;       /* enum jit_access_mode */
+	bool copy;     /* the instruction has a checked copy */
+	bool copy_end; /* the last instruction of its block's copy */
+	s32 lo_off;    /* ACCESS_LEADER: the group's range */
+	u32 span;
 };
 
 /* ---- the emitter's state ---- */
@@ -133,14 +165,21 @@ struct jit_ctx {
 	struct resolved_insn *decoded;
 	size_t cnt;
 	u8 *func_start;       /* 1 at each function's first instruction */
-	u8 *func_calls;       /* 1 at a function's first instruction when it
-			       * calls anything (helper, kfunc, function) */
+	u8 *func_flags;       /* FUNC_* at each function's first instruction */
+	struct jit_access *access; /* [cnt] */
 	bool func0_called;    /* insn 0 is also a call target */
 	struct jit_prog *jp;
 	u64 magic;
-	struct jit_stub *stubs; /* [cnt] */
+	struct jit_stub *stubs; /* [2 * (cnt + 1)]: the code, then the copies */
 	struct jit_emit e;
 };
+
+/* func_flags[] of a function's first instruction */
+#define FUNC_MAY_MOVE 0x1    /* may run a helper (which may move the packet):
+			      * its callers' windows go after a call */
+#define FUNC_USES_WINDOWS 0x2 /* checks an access or calls a function: its
+			       * frame's windows are copied from its caller's */
+#define FUNC_CALLS_LOCAL 0x4
 
 /* The architecture's translation of the whole program, one pass. */
 BPFX_HIDDEN void jit_arch_emit(struct jit_ctx *ctx);
@@ -157,6 +196,8 @@ typedef u64 (*jit_entry_fn)(struct bpfx_run *run, const u64 *args,
 			    u64 target, u64 fp_above, struct jit_state *st);
 BPFX_HIDDEN void *jit_mem_slow(struct bpfx_run *run, u64 addr, u32 desc,
 			       const struct jit_prog *jp, u64 rbp);
+BPFX_HIDDEN u64 jit_mem_range(struct bpfx_run *run, u64 addr, u32 desc,
+			      u64 rbp);
 BPFX_HIDDEN void jit_fault(struct bpfx_run *run, u32 code,
 			   const struct jit_prog *jp);
 BPFX_HIDDEN u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,

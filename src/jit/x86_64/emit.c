@@ -81,26 +81,32 @@ enum { SH_ROR = 1, SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
 /* ---- labels ---- */
 enum {
 	L_ENTRY, L_ENTRY_EPILOGUE, L_MAIN, L_TAIL, L_FUNC0, L_ERROR_EXIT,
-	L_RET0, L_MEM_THUNK, L_FAULT, L_THROW, L_COLD, L__COMMON,
+	L_RET0, L_MEM_THUNK, L_RANGE_THUNK, L_PROMOTE_RD, L_PROMOTE_WR,
+	L_FAULT, L_THROW, L_COLD, L__COMMON,
 };
 
 static int size_index(int size)
 {
 	return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
 }
-/* per instruction: its start, the point its slow paths return to, its two
- * out-of-line stubs, the prologue when a function starts there, and two
- * local labels */
-#define L_PER_INSN 7
-#define L_INSN(i) (L__COMMON + L_PER_INSN * (size_t)(i))
-#define L_BACK(i) (L_INSN(i) + 1)
-#define L_STUB(i, k) (L_INSN(i) + 2 + (k))
-#define L_FUNC(i) (L_INSN(i) + 4)
-#define L_LOCAL(i, k) (L_INSN(i) + 5 + (k))
+/* per instruction: the prologue when a function starts there, then per
+ * bank (0: the code, 1: its checked copy, jit.h: struct jit_access): its
+ * start, the point its slow paths return to, its two out-of-line stubs,
+ * two local labels and one for its stubs */
+#define L_BANK 7
+#define L_PER_INSN (1 + 2 * L_BANK)
+#define L_FUNC(i) (L__COMMON + L_PER_INSN * (size_t)(i))
+#define L_AT(i, bank, k) (L_FUNC(i) + 1 + L_BANK * (size_t)(bank) + (k))
+#define L_INSN(i) L_AT(i, 0, 0)
+#define L_COPY(i) L_AT(i, 1, 0)
+#define L_BACK(i, bank) L_AT(i, bank, 1)
+#define L_STUB(i, bank, k) L_AT(i, bank, 2 + (k))
+#define L_LOCAL(i, bank, k) L_AT(i, bank, 4 + (k))
+#define L_STUB_LOCAL(i, bank) L_AT(i, bank, 6)
 
 size_t jit_arch_label_cnt(size_t insn_cnt)
 {
-	return L_INSN(insn_cnt + 1);
+	return L_FUNC(insn_cnt + 1);
 }
 
 /* ---- bytes ---- */
@@ -382,6 +388,15 @@ static void emit_jmp(struct jit_emit *e, size_t label)
 	}
 }
 
+/* jmp label  (e9 rel32, always 5 bytes) */
+static void emit_jmp_long(struct jit_emit *e, size_t label)
+{
+	bool known;
+	s64 to = label_target(e, label, &known);
+	emit1(e, 0xe9);
+	emit4(e, (u32)(to - (s64)(e->len + 4)));
+}
+
 /* jcc label  (7x rel8 | 0f 8x rel32) */
 static void emit_jcc(struct jit_emit *e, int cc, size_t label)
 {
@@ -451,17 +466,43 @@ static void emit_epilogue(struct jit_emit *e)
 	emit1(e, 0xc3); /* ret */
 }
 
-/* The frame's memory windows match nothing: xor r10d, r10d;
- * mov [rbp + window.rd_lim[k]], r10; mov [rbp + window.wr_lim[k]], r10 */
+/* The frame's memory windows match nothing: xor r10d, r10d; then
+ * mov [rbp + window.rd_lim[k]], r10; mov [rbp + window.wr_lim[k]], r10
+ * for both windows */
 static void emit_window_reset(struct jit_emit *e)
 {
 	emit_rr(e, 0x31, false, AUX, AUX);
-	for (int k = 0; k < 4; k++) {
-		emit_st64(e, RBP, JIT_FRAME_WINDOW +
-			  (s32)offsetof(struct jit_window, rd_lim[k]), AUX);
-		emit_st64(e, RBP, JIT_FRAME_WINDOW +
-			  (s32)offsetof(struct jit_window, wr_lim[k]), AUX);
+	for (int w = 0; w < 2; w++) {
+		s32 at = w ? JIT_FRAME_ALT : JIT_FRAME_WINDOW;
+		for (int k = 0; k < 4; k++) {
+			emit_st64(e, RBP, at +
+				  (s32)offsetof(struct jit_window, rd_lim[k]), AUX);
+			emit_st64(e, RBP, at +
+				  (s32)offsetof(struct jit_window, wr_lim[k]), AUX);
+		}
 	}
+}
+
+/* Both windows from [FROM + CUR] and [FROM + ALT] (the caller's frame,
+ * or the entry's jit_state): mov r11, [from + cur|alt + k];
+ * mov [rbp + window|alt + k], r11 */
+static void emit_window_copy(struct jit_emit *e, int from, s32 cur, s32 alt)
+{
+	for (int w = 0; w < 2; w++) {
+		s32 at = w ? JIT_FRAME_ALT : JIT_FRAME_WINDOW;
+		s32 src = w ? alt : cur;
+		for (s32 k = 0; k < (s32)sizeof(struct jit_window); k += 8) {
+			emit_ld64(e, TMP, from, src + k);
+			emit_st64(e, RBP, at + k, TMP);
+		}
+	}
+}
+
+/* A function's first windows are its caller's: mov r10, [rbp]; copy */
+static void emit_window_inherit(struct jit_emit *e)
+{
+	emit_ld64(e, AUX, RBP, 0);
+	emit_window_copy(e, AUX, JIT_FRAME_WINDOW, JIT_FRAME_ALT);
 }
 
 /* push rbp; mov rbp, rsp; push rdi; push qword [rdi + stack]; then the
@@ -492,21 +533,6 @@ static void emit_frame(struct jit_emit *e, enum frame_boundary b)
 	emit_push(e, R14);
 	emit_push(e, R15);
 	emit_alu_ri(e, ALU_SUB, true, RSP, JIT_FRAME_SIZE + JIT_FRAME_SAVED);
-	if (b == BOUNDARY_INHERIT)
-		emit_window_reset(e);
-}
-
-/* The main program's first windows, from its entry's jit_state:
- * mov r10, [rdi + engine_state]; then per word of the window
- * mov r11, [r10 + seed + k]; mov [rbp + window + k], r11 */
-static void emit_window_seed(struct jit_emit *e)
-{
-	emit_ld64(e, AUX, RDI, (s32)offsetof(struct bpfx_run, engine_state));
-	for (size_t k = 0; k < sizeof(struct jit_window); k += 8) {
-		emit_ld64(e, TMP, AUX,
-			  (s32)(offsetof(struct jit_state, seed) + k));
-		emit_st64(e, RBP, JIT_FRAME_WINDOW + (s32)k, TMP);
-	}
 }
 
 /* movabs r11, magic; xor r11, rbp; mov [rbp-72], r11 */
@@ -548,8 +574,19 @@ struct insn_ctx {
 	const struct bpf_insn *insn;
 	const struct resolved_insn *d;
 	int dst, src;
+	int bank;              /* 0: the code, 1: the block's checked copy */
 	struct jit_stub *stub; /* its out-of-line paths, emitted at the end */
 };
+
+static size_t lab_back(const struct insn_ctx *ic)
+{
+	return L_BACK(ic->i, ic->bank);
+}
+
+static size_t lab_local(const struct insn_ctx *ic, int k)
+{
+	return L_LOCAL(ic->i, ic->bank, k);
+}
 
 /* Records out-of-line path K of the instruction; returns its label. */
 static size_t use_stub(struct insn_ctx *ic, int k, enum jit_stub_type type,
@@ -557,52 +594,71 @@ static size_t use_stub(struct insn_ctx *ic, int k, enum jit_stub_type type,
 {
 	ic->stub->kind[k] = (u8)type;
 	ic->stub->arg[k] = arg;
-	return L_STUB(ic->i, k);
+	return L_STUB(ic->i, ic->bank, k);
 }
 
-/* [rbp + d] of the window's lo and of its limit for SIZE-byte accesses */
-static s32 window_lo(bool write)
+/* [rbp + d] of a window's lo and of its limit for SIZE-byte accesses
+ * (ALT: the alternate window) */
+static s32 window_lo(bool write, bool alt)
 {
-	return JIT_FRAME_WINDOW + (s32)(write ? offsetof(struct jit_window, wr_lo)
-					      : offsetof(struct jit_window, rd_lo));
+	return (alt ? JIT_FRAME_ALT : JIT_FRAME_WINDOW) +
+	       (s32)(write ? offsetof(struct jit_window, wr_lo)
+			   : offsetof(struct jit_window, rd_lo));
 }
 
-static s32 window_lim(int size, bool write)
+static s32 window_lim(int size, bool write, bool alt)
 {
 	size_t k = (size_t)size_index(size);
-	return JIT_FRAME_WINDOW +
+	return (alt ? JIT_FRAME_ALT : JIT_FRAME_WINDOW) +
 	       (s32)(write ? offsetof(struct jit_window, wr_lim) +
 				     k * sizeof(u64)
 			   : offsetof(struct jit_window, rd_lim) + k * sizeof(u64));
 }
 
-/* The window test of [base + disp]; jumps to LABEL when it hits (HIT)
- * or misses (!HIT). lea r10, [base + disp]; sub r10, [rbp + lo];
- * cmp r10, [rbp + lim]; jb|jae label */
-static void emit_window_test(struct jit_emit *e, int base, s32 disp, int size,
-			     bool write, bool hit, size_t label)
+/* sub r10, [rbp + d] | cmp r10, [rbp + d] */
+static void emit_aux_mem(struct jit_emit *e, u8 opcode, s32 d)
 {
-	emit_lea(e, AUX, base, disp);
 	emit_rex(e, true, AUX, RBP, false);
-	emit1(e, 0x2b);
-	emit_modrm_mem(e, AUX, RBP, window_lo(write));
-	emit_rex(e, true, AUX, RBP, false);
-	emit1(e, 0x3b);
-	emit_modrm_mem(e, AUX, RBP, window_lim(size, write));
-	emit_jcc(e, hit ? CC_B : CC_AE, label);
+	emit1(e, opcode);
+	emit_modrm_mem(e, AUX, RBP, d);
 }
 
-/* The whole-BPF-stack test of [base + disp]: lea r10, [base + disp];
- * sub r10, [rbp-16]; cmp r10, 4096-size; jbe|ja label */
-static void emit_stack_test(struct jit_emit *e, int base, s32 disp, int size,
+/* The window test of SPAN bytes at [base + disp]; jumps to LABEL when it
+ * hits (HIT) or misses (!HIT). lea r10, [base + disp]; sub r10, [rbp + lo];
+ * cmp r10, [rbp + lim]; jb|jae label. A span that is not an access size
+ * tests both ends against the 1-byte limit (the region's length):
+ * cmp r10, [rbp + lim1]; jae miss; add r10, span-1; cmp r10, [rbp + lim1];
+ * jb|jae label (miss: LOCAL, placed after). */
+static void emit_window_test(struct jit_emit *e, int base, s32 disp, u32 span,
+			     bool write, bool alt, bool hit, size_t label,
+			     size_t local)
+{
+	emit_lea(e, AUX, base, disp);
+	emit_aux_mem(e, 0x2b, window_lo(write, alt));
+	if (span == 1 || span == 2 || span == 4 || span == 8) {
+		emit_aux_mem(e, 0x3b, window_lim((int)span, write, alt));
+		emit_jcc(e, hit ? CC_B : CC_AE, label);
+		return;
+	}
+	emit_aux_mem(e, 0x3b, window_lim(1, write, alt));
+	emit_jcc(e, CC_AE, hit ? local : label);
+	emit_alu_ri(e, ALU_ADD, true, AUX, (s32)span - 1);
+	emit_aux_mem(e, 0x3b, window_lim(1, write, alt));
+	emit_jcc(e, hit ? CC_B : CC_AE, label);
+	if (hit)
+		place(e, local);
+}
+
+/* The whole-BPF-stack test of SPAN bytes at [base + disp]:
+ * lea r10, [base + disp]; sub r10, [rbp-16]; cmp r10, 4096-span;
+ * jbe|ja label */
+static void emit_stack_test(struct jit_emit *e, int base, s32 disp, u32 span,
 			    bool hit, size_t label)
 {
 	emit_lea(e, AUX, base, disp);
-	emit_rex(e, true, AUX, RBP, false);
-	emit1(e, 0x2b);
-	emit_modrm_mem(e, AUX, RBP, JIT_FRAME_STACK);
+	emit_aux_mem(e, 0x2b, JIT_FRAME_STACK);
 	emit_alu_ri(e, ALU_CMP, true, AUX,
-		    BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE - size);
+		    BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE - (s32)span);
 	emit_jcc(e, hit ? CC_BE : CC_A, label);
 }
 
@@ -628,6 +684,21 @@ static int emit_mem_check(struct insn_ctx *ic, int bpf_base, s16 off,
 		return R12;
 	}
 	*disp = off;
+	const struct jit_access *acc = &ic->ctx->access[ic->i];
+	if (!atomic && ic->bank == 0 && acc->mode == ACCESS_MEMBER)
+		return base; /* its group's first access checked it */
+	if (!atomic && ic->bank == 0 && acc->mode == ACCESS_LEADER) {
+		/* the group's whole range, inline in the current window */
+		size_t stub = use_stub(ic, 1, STUB_RANGE,
+				       acc->span << 1 | (u32)write);
+		ic->stub->mem_base = (u8)base;
+		ic->stub->mem_off = acc->lo_off;
+		ic->stub->mem_stack_first = false;
+		emit_window_test(e, base, acc->lo_off, acc->span, write, false,
+				 false, stub, 0);
+		place(e, lab_back(ic));
+		return base;
+	}
 	if (atomic) {
 		/* lea r11, [base + off]; test r11b, size-1; jnz misaligned */
 		emit_lea(e, TMP, base, off);
@@ -647,10 +718,11 @@ static int emit_mem_check(struct insn_ctx *ic, int bpf_base, s16 off,
 	ic->stub->mem_off = (s16)*disp;
 	ic->stub->mem_stack_first = stack_first;
 	if (stack_first)
-		emit_stack_test(e, base, *disp, size, false, stub);
+		emit_stack_test(e, base, *disp, (u32)size, false, stub);
 	else
-		emit_window_test(e, base, *disp, size, write, false, stub);
-	place(e, L_BACK(ic->i));
+		emit_window_test(e, base, *disp, (u32)size, write, false, false,
+				 stub, 0);
+	place(e, lab_back(ic));
 	return base;
 }
 
@@ -679,14 +751,14 @@ static void emit_div(struct insn_ctx *ic, bool w, bool is_signed, bool is_mod,
 		emit_rr(e, 0x89, false, TMP, ic->src); /* mov r11d, src32 */
 	/* test r11, r11; jnz nonzero; (div: xor dst, dst | mod: mov dst32,
 	 * dst32); jmp done */
-	size_t done = L_BACK(ic->i);
+	size_t done = lab_back(ic);
 	if (!is_k || k == 0 || (is_signed && (w ? k == -1 : (s32)k == -1))) {
 		/* the special divisors, tested at run time or known here */
 		bool zero_only = is_k && k == 0;
 		bool m1_only = is_k && k != 0;
 		if (!m1_only) {
 			emit_rr(e, 0x85, w, TMP, TMP); /* test r11, r11 */
-			size_t l = L_LOCAL(ic->i, 0);
+			size_t l = lab_local(ic, 0);
 			emit_jcc(e, CC_NE, l);
 			if (is_mod) {
 				if (!w)
@@ -700,7 +772,7 @@ static void emit_div(struct insn_ctx *ic, bool w, bool is_signed, bool is_mod,
 		if (is_signed && !zero_only) {
 			/* cmp r11, -1; jne normal; div: neg dst | mod: xor dst */
 			emit_alu_ri(e, ALU_CMP, w, TMP, -1);
-			size_t l = L_LOCAL(ic->i, 1);
+			size_t l = lab_local(ic, 1);
 			emit_jcc(e, CC_NE, l);
 			if (is_mod)
 				emit_rr(e, 0x31, false, dst, dst);
@@ -792,13 +864,13 @@ static void emit_branch(struct insn_ctx *ic, int cc, size_t target)
 	}
 	/* j!cc skip; budget; jmp target; skip: */
 	if (cc >= 0)
-		emit_jcc(e, cc ^ 1, L_BACK(ic->i));
+		emit_jcc(e, cc ^ 1, lab_back(ic));
 	emit_budget(e, use_stub(ic, 0, STUB_FAULT,
 				(u32)ic->i << JIT_FAULT_KIND_BITS |
 					JIT_FAULT_BUDGET));
 	emit_jmp(e, L_INSN(target));
 	if (cc >= 0)
-		place(e, L_BACK(ic->i));
+		place(e, lab_back(ic));
 }
 
 /* The x86 form of an atomic read-modify-write: lock add|or|and|xor [m], src */
@@ -850,7 +922,7 @@ static void emit_atomic(struct insn_ctx *ic, int size)
 		u8 opc = aop == (BPF_OR | BPF_FETCH) ? 0x09 :
 			 aop == (BPF_AND | BPF_FETCH) ? 0x21 : 0x31;
 		emit_mov_rr(e, true, AUX, RAX);
-		size_t loop = L_LOCAL(ic->i, 0);
+		size_t loop = lab_local(ic, 0);
 		place(e, loop);
 		emit_load(e, size, false, RAX, base, disp);
 		emit_mov_rr(e, true, RDI, RAX);
@@ -960,9 +1032,9 @@ static void emit_tail_call(struct insn_ctx *ic)
 	emit_window_reset(e);
 	emit_check_err(e);
 	emit_rr(e, 0x85, true, TMP, TMP);
-	emit_jcc(e, CC_E, L_BACK(ic->i));
+	emit_jcc(e, CC_E, lab_back(ic));
 	emit_jmp_tmp(e);
-	place(e, L_BACK(ic->i));
+	place(e, lab_back(ic));
 }
 
 static void emit_callx(struct insn_ctx *ic)
@@ -1140,7 +1212,7 @@ static void emit_insn(struct insn_ctx *ic)
 		size_t t = ic->i + 1 + (size_t)(s64)imm;
 		emit_call_label(e, t == 0 ? L_FUNC0 : L_FUNC(t));
 		/* a helper it runs may move the packet */
-		if (ic->ctx->func_calls[t])
+		if (ic->ctx->func_flags[t] & FUNC_MAY_MOVE)
 			emit_window_reset(e);
 		break;
 	}
@@ -1232,7 +1304,7 @@ static void emit_stubs(struct insn_ctx *ic)
 	for (int k = 0; k < 2; k++) {
 		if (!ic->stub->kind[k])
 			continue;
-		place(e, L_STUB(ic->i, k));
+		place(e, L_STUB(ic->i, ic->bank, k));
 		u32 arg = ic->stub->arg[k];
 		switch (ic->stub->kind[k]) {
 		case STUB_FAULT: /* mov esi, code; jmp fault */
@@ -1243,21 +1315,41 @@ static void emit_stubs(struct insn_ctx *ic)
 			emit_mov_ri(e, false, RSI, arg);
 			emit_jmp(e, L_THROW);
 			break;
-		case STUB_MEM: {
-			/* the other inline test; lea r11, [base + off];
-			 * mov r10d, desc; call mem_thunk; jmp back */
-			int size = (arg >> 1) & 0xf, base = ic->stub->mem_base;
+		case STUB_MEM:
+		case STUB_RANGE: {
+			/* the other inline test (the stack, or the window
+			 * when the stack went first); the alternate window:
+			 * copied over the window when it hits; else the
+			 * thunk: lea r11, [base + off]; mov r10d, desc;
+			 * call mem_thunk; jmp back | call range_thunk;
+			 * jne back; jmp checked copy */
+			bool range = ic->stub->kind[k] == STUB_RANGE;
+			bool write = arg & 1;
+			u32 span = range ? arg >> 1 : (arg >> 1) & 0xf;
+			int base = ic->stub->mem_base;
 			s32 off = ic->stub->mem_off;
+			size_t back = lab_back(ic);
+			size_t miss = L_STUB_LOCAL(ic->i, ic->bank);
 			if (ic->stub->mem_stack_first)
-				emit_window_test(e, base, off, size, arg & 1,
-						 true, L_BACK(ic->i));
+				emit_window_test(e, base, off, span, write, false,
+						 true, back, miss);
 			else
-				emit_stack_test(e, base, off, size, true,
-						L_BACK(ic->i));
+				emit_stack_test(e, base, off, span, true, back);
+			emit_window_test(e, base, off, span, write, true, false,
+					 miss, 0);
+			emit_call_label(e, write ? L_PROMOTE_WR : L_PROMOTE_RD);
+			emit_jmp_long(e, back);
+			place(e, miss);
 			emit_lea(e, TMP, base, off);
 			emit_mov_ri(e, false, AUX, arg);
-			emit_call_label(e, L_MEM_THUNK);
-			emit_jmp(e, L_BACK(ic->i));
+			if (range) {
+				emit_call_label(e, L_RANGE_THUNK);
+				emit_jcc(e, CC_NE, back);
+				emit_jmp(e, L_COPY(ic->i));
+			} else {
+				emit_call_label(e, L_MEM_THUNK);
+				emit_jmp(e, back);
+			}
 			break;
 		}
 		}
@@ -1284,6 +1376,8 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_ENTRY);
 	emit_frame(e, BOUNDARY_NONE);
 	emit_st64(e, R8, (s32)offsetof(struct jit_state, entry_rsp), RSP);
+	emit_window_copy(e, R8, (s32)offsetof(struct jit_state, seed.cur),
+			 (s32)offsetof(struct jit_state, seed.alt));
 	emit_mov_rr(e, true, R12, RCX);
 	emit_mov_rr(e, true, TMP, RDX);
 	emit_mov_rr(e, true, AUX, RSI);
@@ -1303,7 +1397,8 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_MAIN);
 	jp->main_off = (u32)e->len;
 	emit_frame(e, BOUNDARY_SELF);
-	emit_window_seed(e);
+	if (ctx->func_flags[0] & FUNC_USES_WINDOWS)
+		emit_window_inherit(e);
 	emit_boundary_magic(ctx);
 	emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
 
@@ -1313,6 +1408,8 @@ void jit_arch_emit(struct jit_ctx *ctx)
 			/* a subprogram's prologue: rdi = run */
 			place(e, L_FUNC(i));
 			emit_frame(e, BOUNDARY_INHERIT);
+			if (ctx->func_flags[i] & FUNC_USES_WINDOWS)
+				emit_window_inherit(e);
 			emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
 		}
 		place(e, L_INSN(i));
@@ -1324,7 +1421,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 			.ctx = ctx, .e = e, .i = i, .insn = &ctx->insns[i], .d = d,
 			.dst = reg_map[ctx->insns[i].dst_reg % 11],
 			.src = reg_map[ctx->insns[i].src_reg % 11],
-			.stub = &ctx->stubs[i],
+			.stub = &ctx->stubs[i], .bank = 0,
 		};
 		ic.stub->kind[0] = ic.stub->kind[1] = 0;
 		emit_insn(&ic);
@@ -1345,6 +1442,8 @@ void jit_arch_emit(struct jit_ctx *ctx)
 		add_mark(ctx, "func0");
 		place(e, L_FUNC0);
 		emit_frame(e, BOUNDARY_INHERIT);
+		if (ctx->func_flags[0] & FUNC_USES_WINDOWS)
+			emit_window_inherit(e);
 		emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
 		emit_jmp(e, L_INSN(0));
 	}
@@ -1383,6 +1482,37 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	for (int k = 6; k >= 0; k--)
 		emit_pop(e, saved[k]);
 	emit1(e, 0xc3);
+
+	/* range_thunk: r11 = address, r10d = span << 1 | write; returns
+	 * with ZF clear when the range is one region (now the window):
+	 * the same saves; call jit_mem_range; test rax, rax; pop them; ret */
+	add_mark(ctx, "range_thunk");
+	place(e, L_RANGE_THUNK);
+	for (int k = 0; k < 7; k++)
+		emit_push(e, saved[k]);
+	emit_load_run(e, RDI);
+	emit_mov_rr(e, true, RSI, TMP);
+	emit_mov_rr(e, false, RDX, AUX);
+	emit_mov_rr(e, true, RCX, RBP);
+	emit_call_abs(e, (const void *)jit_mem_range);
+	emit_rr(e, 0x85, true, RAX, RAX);
+	for (int k = 6; k >= 0; k--)
+		emit_pop(e, saved[k]);
+	emit1(e, 0xc3);
+
+	/* promote_rd|wr: the alternate window's read|write half over the
+	 * window's: mov r10, [rbp + alt + k]; mov [rbp + window + k], r10;
+	 * ret */
+	for (int w = 0; w < 2; w++) {
+		s32 half = w ? (s32)offsetof(struct jit_window, wr_lo)
+			     : (s32)offsetof(struct jit_window, rd_lo);
+		place(e, w ? L_PROMOTE_WR : L_PROMOTE_RD);
+		for (s32 k = 0; k < 5 * 8; k += 8) {
+			emit_ld64(e, AUX, RBP, JIT_FRAME_ALT + half + k);
+			emit_st64(e, RBP, JIT_FRAME_WINDOW + half + k, AUX);
+		}
+		emit1(e, 0xc3);
+	}
 
 	/* fault: esi = insn << 4 | kind. mov rdi, [rbp-8]; movabs rdx, jp;
 	 * call jit_fault; jmp error_exit */
@@ -1426,14 +1556,43 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	add_mark(ctx, "cold");
 	place(e, L_COLD);
 	jp->cold_off = (u32)e->len;
+	/* the blocks' checked copies, from their first group leader on */
 	for (size_t i = 0; i < ctx->cnt && !e->err; i++) {
 		const struct resolved_insn *d = &ctx->decoded[i];
-		if (d->kind == RESOLVED_SECOND_SLOT)
+		if (!ctx->access[i].copy)
 			continue;
-		struct insn_ctx ic = { .ctx = ctx, .e = e, .i = i,
-				       .stub = &ctx->stubs[i] };
-		emit_stubs(&ic);
+		place(e, L_COPY(i));
+		struct insn_ctx ic = {
+			.ctx = ctx, .e = e, .i = i, .insn = &ctx->insns[i], .d = d,
+			.dst = reg_map[ctx->insns[i].dst_reg % 11],
+			.src = reg_map[ctx->insns[i].src_reg % 11],
+			.stub = &ctx->stubs[ctx->cnt + 1 + i], .bank = 1,
+		};
+		ic.stub->kind[0] = ic.stub->kind[1] = 0;
+		emit_insn(&ic);
+		if (ctx->access[i].copy_end && d->op != BPFX_OP_JA &&
+		    d->op != BPFX_OP_JA32 && d->op != BPFX_OP_EXIT) {
+			/* back into the code after the block */
+			size_t next = i + 1;
+			if (next < ctx->cnt &&
+			    ctx->decoded[next].kind == RESOLVED_SECOND_SLOT)
+				next++;
+			if (next < ctx->cnt)
+				emit_jmp(e, L_INSN(next));
+		}
 	}
+	for (int bank = 0; bank < 2; bank++)
+		for (size_t i = 0; i < ctx->cnt && !e->err; i++) {
+			const struct resolved_insn *d = &ctx->decoded[i];
+			if (d->kind == RESOLVED_SECOND_SLOT ||
+			    (bank && !ctx->access[i].copy))
+				continue;
+			struct insn_ctx ic = {
+				.ctx = ctx, .e = e, .i = i, .bank = bank,
+				.stub = &ctx->stubs[bank * (ctx->cnt + 1) + i],
+			};
+			emit_stubs(&ic);
+		}
 }
 
 size_t jit_arch_func_offsets(const struct jit_ctx *ctx, u32 *out)
