@@ -437,16 +437,30 @@ static void window_seed(struct jit_window *w, const struct run_region *r)
 		window_set(&w->wr_lo, w->wr_lim, r->lo, r->hi - r->lo);
 }
 
+/* Both halves of W from region R, an empty one matching nothing: straight
+ * code, as it runs at every entry. */
+static inline void window_fill(struct jit_window *w, const struct run_region *r)
+{
+	u64 len = r->hi > r->lo ? r->hi - r->lo : 0;
+	u64 wlen = r->writable ? len : 0;
+	w->rd_lo = w->wr_lo = r->lo;
+	for (int k = 0; k < 4; k++) {
+		u64 sz = 1u << k;
+		w->rd_lim[k] = len >= sz ? len - sz + 1 : 0;
+		w->wr_lim[k] = wlen >= sz ? wlen - sz + 1 : 0;
+	}
+}
+
 static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 		 u64 fp_above, const u64 *args, bool callback, u64 *ret)
 {
-	struct jit_state st = {
-		.cur = jp,
-		.outer = run->engine_state,
-		.callback = callback,
-	};
-	window_seed(&st.seed.cur, &run->ctx);
-	window_seed(&st.seed.alt, &run->pkt);
+	struct jit_state st; /* entry_rsp: set by the entry stub */
+	st.fp = 0;
+	st.cur = jp;
+	st.outer = run->engine_state;
+	st.callback = callback;
+	window_fill(&st.seed.cur, &run->ctx);
+	window_fill(&st.seed.alt, &run->pkt);
 	run->engine_state = &st;
 	jit_entry_fn entry = (jit_entry_fn)(uintptr_t)jp->code;
 	u64 r0 = entry(run, args, target, fp_above, &st);

@@ -1376,8 +1376,14 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_ENTRY);
 	emit_frame(e, BOUNDARY_NONE);
 	emit_st64(e, R8, (s32)offsetof(struct jit_state, entry_rsp), RSP);
-	emit_window_copy(e, R8, (s32)offsetof(struct jit_state, seed.cur),
-			 (s32)offsetof(struct jit_state, seed.alt));
+	/* its windows, for the callbacks it calls (a function copies its
+	 * caller's): only in programs that take a function's address */
+	bool callbacks = false;
+	for (size_t i = 0; i < ctx->cnt; i++)
+		callbacks |= ctx->decoded[i].kind == RESOLVED_FUNC;
+	if (callbacks)
+		emit_window_copy(e, R8, (s32)offsetof(struct jit_state, seed.cur),
+				 (s32)offsetof(struct jit_state, seed.alt));
 	emit_mov_rr(e, true, R12, RCX);
 	emit_mov_rr(e, true, TMP, RDX);
 	emit_mov_rr(e, true, AUX, RSI);
@@ -1397,8 +1403,12 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_MAIN);
 	jp->main_off = (u32)e->len;
 	emit_frame(e, BOUNDARY_SELF);
-	if (ctx->func_flags[0] & FUNC_USES_WINDOWS)
-		emit_window_inherit(e);
+	if (ctx->func_flags[0] & FUNC_USES_WINDOWS) {
+		/* the entry's seeds: mov r10, [rdi + engine_state]; copy */
+		emit_ld64(e, AUX, RDI, (s32)offsetof(struct bpfx_run, engine_state));
+		emit_window_copy(e, AUX, (s32)offsetof(struct jit_state, seed.cur),
+				 (s32)offsetof(struct jit_state, seed.alt));
+	}
 	emit_boundary_magic(ctx);
 	emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
 
