@@ -444,11 +444,14 @@ static inline void window_fill(struct jit_window *w, const struct run_region *r)
 	u64 len = r->hi > r->lo ? r->hi - r->lo : 0;
 	u64 wlen = r->writable ? len : 0;
 	w->rd_lo = w->wr_lo = r->lo;
-	for (int k = 0; k < 4; k++) {
-		u64 sz = 1u << k;
-		w->rd_lim[k] = len >= sz ? len - sz + 1 : 0;
-		w->wr_lim[k] = wlen >= sz ? wlen - sz + 1 : 0;
-	}
+	w->rd_lim[0] = len;
+	w->rd_lim[1] = len >= 2 ? len - 1 : 0;
+	w->rd_lim[2] = len >= 4 ? len - 3 : 0;
+	w->rd_lim[3] = len >= 8 ? len - 7 : 0;
+	w->wr_lim[0] = wlen;
+	w->wr_lim[1] = wlen >= 2 ? wlen - 1 : 0;
+	w->wr_lim[2] = wlen >= 4 ? wlen - 3 : 0;
+	w->wr_lim[3] = wlen >= 8 ? wlen - 7 : 0;
 }
 
 static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
