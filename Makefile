@@ -104,6 +104,8 @@ $(BUILD)/fuzz/object_fuzz: fuzz/object_fuzz.c $(BUILD)/libbpfx.a
 	$(CC) $(CFLAGS) -DSTANDALONE -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
 check-fuzz: $(BUILD)/fuzz/verifier_soundness
 	$(BUILD)/fuzz/verifier_soundness -s 1 -n 2000
+	@for f in fuzz/repro/*.s; do $(BUILD)/fuzz/verifier_soundness -f $$f >/dev/null || exit 1; done; \
+		echo "fuzz/repro: $$(ls fuzz/repro/*.s | wc -l) passed, 0 failed"
 fuzz: all $(BUILD)/fuzz/verifier_soundness $(BUILD)/fuzz/object_fuzz
 	$(BUILD)/fuzz/verifier_soundness -s 1 -n $(FUZZ_SEEDS)
 	fuzz/run-object-fuzz.sh $(BUILD) $(CLANG_BPF) $(FUZZ_TIME)

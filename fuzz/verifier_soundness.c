@@ -937,6 +937,8 @@ static void sn_loop(struct gen *g)
 	if (bad(g) && chance(g, 300)) {
 		/* a backward conditional jump somewhere into this function */
 		int start = g->cur_sub < 0 ? 0 : g->subs[g->cur_sub].start;
+		if (g->n <= start)
+			return; /* nothing to jump back into yet */
 		int target = start + 1 + below(g, g->n - start);
 		int a = pick_scalar(g);
 		if (g->insns[target].code == 0 && target > 0 &&

@@ -298,6 +298,12 @@ void scalar_alu(struct vreg *dst, const struct vreg *src, u8 op, bool alu32)
 		*dst = r;
 		return;
 	}
+	/* A shift by at least the width: the engines mask the amount, the
+	 * kernel calls the result unknown; so does bpfx (it used to take it
+	 * as 0, which was unsound). */
+	if ((op == BPF_LSH || op == BPF_RSH || op == BPF_ARSH) &&
+	    (alu32 ? s.u32_max : s.umax) >= bits)
+		goto unknown;
 	/* both constant: compute exactly */
 	if (src_const && dst_const && op != BPF_DIV && op != BPF_MOD) {
 		u64 a = dt.value, b = sv, v;
@@ -309,10 +315,9 @@ void scalar_alu(struct vreg *dst, const struct vreg *src, u8 op, bool alu32)
 		case BPF_OR: v = a | b; break;
 		case BPF_AND: v = a & b; break;
 		case BPF_XOR: v = a ^ b; break;
-		case BPF_LSH: v = b >= bits ? 0 : a << b; break;
-		case BPF_RSH: v = b >= bits ? 0 : (alu32 ? (u32)a >> b : a >> b); break;
+		case BPF_LSH: v = a << b; break;
+		case BPF_RSH: v = alu32 ? (u32)a >> b : a >> b; break;
 		case BPF_ARSH:
-			b &= bits - 1;
 			v = alu32 ? (u32)((s32)a >> b) : (u64)((s64)a >> b);
 			break;
 		case BPF_NEG: v = -a; break;

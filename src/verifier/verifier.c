@@ -1527,12 +1527,20 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 
 	if (insn->off == 1 && (op == BPF_DIV || op == BPF_MOD)) {
 		/* sdiv/smod */
-		if (reg_is_const(dst) && reg_is_const(&src) &&
-		    src.var_off.value) {
+		if (reg_is_const(dst) && reg_is_const(&src)) {
+			/* the engines' results, without the host's traps:
+			 * the divisor is taken at the operation's width (a
+			 * 64-bit constant may be 0 in its low half), x/0 is
+			 * 0, x%0 is x, INT_MIN/-1 wraps */
 			s64 a = alu32 ? (s32)dst->var_off.value : (s64)dst->var_off.value;
 			s64 b = alu32 ? (s32)src.var_off.value : (s64)src.var_off.value;
-			s64 v = b == -1 ? (op == BPF_DIV ? -a : 0) :
-				op == BPF_DIV ? a / b : a % b;
+			s64 v;
+			if (b == 0)
+				v = op == BPF_DIV ? 0 : a;
+			else if (b == -1)
+				v = op == BPF_DIV ? (s64)(0 - (u64)a) : 0;
+			else
+				v = op == BPF_DIV ? a / b : a % b;
 			reg_mark_known(dst, alu32 ? (u64)(u32)v : (u64)v);
 		} else {
 			reg_mark_unknown(dst);
@@ -1828,6 +1836,18 @@ static int check_atomic(struct venv *env, const struct bpf_insn *insn, int idx)
 		return verr(env, 0, "BPF_ATOMIC stores into R%d %s is not allowed",
 			    insn->dst_reg, t);
 	}
+	/* atomics must be aligned whatever the pointer (the kernel checks
+	 * them strictly); the engines would stop the run otherwise */
+	struct tnum vo = ptr->var_off;
+	if (((u64)(ptr->off + insn->off) | vo.value | vo.mask) & (u64)(size - 1))
+		return verr(env, -EACCES,
+			    "misaligned %saccess off (0x%llx; 0x%llx)+%d+%d size %d",
+			    ptr->type == PTR_TO_STACK	  ? "stack "
+			    : ptr->type == PTR_TO_MAP_VALUE ? "value "
+							    : "",
+			    (unsigned long long)vo.value,
+			    (unsigned long long)vo.mask, ptr->off, insn->off,
+			    size);
 	err = check_mem_access(env, idx, insn->dst_reg, insn->off, size, false,
 			       -1, false);
 	if (!err)
