@@ -20,6 +20,13 @@ struct bpfx_program;
  * on failure. */
 struct bpfx_program *cli_open_program(const char *path, const char *name,
 				      struct bpfx_object **obj);
+/* Loads each program of OBJ (or only the one named NAME, if not NULL)
+ * alone and calls FN on it; a program that fails to load is reported and
+ * skipped. Returns 0, or 1 when a program failed or NAME matched none. */
+int cli_each_loaded_program(struct bpfx_object *obj, const char *path,
+			    const char *name,
+			    void (*fn)(struct bpfx_program *prog, void *user),
+			    void *user);
 /* Reads a whole file; returns a malloc'ed buffer or NULL (errno set). */
 void *cli_read_file(const char *path, size_t *size);
 

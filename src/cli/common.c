@@ -41,6 +41,35 @@ void *cli_read_file(const char *path, size_t *size)
 	return buf;
 }
 
+int cli_each_loaded_program(struct bpfx_object *obj, const char *path,
+			    const char *name,
+			    void (*fn)(struct bpfx_program *prog, void *user),
+			    void *user)
+{
+	struct bpfx_program *prog;
+	int failed = 0, shown = 0;
+
+	bpfx_object__for_each_program(prog, obj) {
+		if (name && strcmp(name, bpfx_program__name(prog)))
+			continue;
+		int err = bpfx_program__load(prog);
+		if (err) {
+			const char *why = bpfx_program__load_error(prog);
+			fprintf(stderr, "bpfx: %s: %s\n", bpfx_program__name(prog),
+				why ? why : strerror(-err));
+			failed = 1;
+			continue;
+		}
+		fn(prog, user);
+		shown++;
+	}
+	if (name && !shown && !failed) {
+		fprintf(stderr, "bpfx: %s: no program named '%s'\n", path, name);
+		failed = 1;
+	}
+	return failed;
+}
+
 struct bpfx_program *cli_open_program(const char *path, const char *name,
 				      struct bpfx_object **objp)
 {

@@ -55,7 +55,7 @@ int cmd_progs(int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
-static void disasm_program(struct bpfx_program *prog)
+static void disasm_program(struct bpfx_program *prog, void *user)
 {
 	const struct bpf_insn *insns = bpfx_program__insns(prog);
 	size_t cnt = bpfx_program__insn_cnt(prog);
@@ -95,27 +95,8 @@ int cmd_disasm(int argc, char **argv)
 	struct bpfx_object *obj = open_object(argv[optind]);
 	if (!obj)
 		return 1;
-	struct bpfx_program *prog;
-	int failed = 0, shown = 0;
-	bpfx_object__for_each_program(prog, obj) {
-		if (name && strcmp(name, bpfx_program__name(prog)))
-			continue;
-		int err = bpfx_program__load(prog);
-		if (err) {
-			const char *why = bpfx_program__load_error(prog);
-			fprintf(stderr, "bpfx: %s: %s\n", bpfx_program__name(prog),
-				why ? why : strerror(-err));
-			failed = 1;
-			continue;
-		}
-		disasm_program(prog);
-		shown++;
-	}
-	if (name && !shown && !failed) {
-		fprintf(stderr, "bpfx: %s: no program named '%s'\n",
-			argv[optind], name);
-		failed = 1;
-	}
+	int failed = cli_each_loaded_program(obj, argv[optind], name,
+					     disasm_program, NULL);
 	bpfx_object__close(obj);
 	return failed;
 }

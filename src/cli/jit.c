@@ -51,8 +51,9 @@ static u32 next_mark(const struct jit_prog *jp, u32 off, u32 end)
 	return best;
 }
 
-static void dump_program(csh cs, struct bpfx_program *prog)
+static void dump_program(struct bpfx_program *prog, void *user)
 {
+	csh cs = *(csh *)user;
 	const struct jit_prog *jp = prog->jit;
 	const struct bpf_insn *insns = bpfx_program__insns(prog);
 	size_t cnt = bpfx_program__insn_cnt(prog);
@@ -143,27 +144,8 @@ int cmd_jit(int argc, char **argv)
 		bpfx_object__close(obj);
 		return 1;
 	}
-	struct bpfx_program *prog;
-	int failed = 0, shown = 0;
-	bpfx_object__for_each_program(prog, obj) {
-		if (name && strcmp(name, bpfx_program__name(prog)))
-			continue;
-		int err = bpfx_program__load(prog);
-		if (err) {
-			const char *why = bpfx_program__load_error(prog);
-			fprintf(stderr, "bpfx: %s: %s\n", bpfx_program__name(prog),
-				why ? why : strerror(-err));
-			failed = 1;
-			continue;
-		}
-		dump_program(cs, prog);
-		shown++;
-	}
-	if (name && !shown && !failed) {
-		fprintf(stderr, "bpfx: %s: no program named '%s'\n",
-			argv[optind], name);
-		failed = 1;
-	}
+	int failed = cli_each_loaded_program(obj, argv[optind], name,
+					     dump_program, &cs);
 	cs_close(&cs);
 	bpfx_object__close(obj);
 	return failed ? 1 : 0;
