@@ -10,14 +10,15 @@
  * code memory is never writable and executable at once. A failure leaves
  * prog->jit NULL with the reason, and the program runs on the interpreter.
  *
- * jit_run() enters the code through its entry stub, which saves the host's
- * callee-saved registers and records its frame in a struct jit_state on
- * this C frame, pointed to by run->engine_state; a callback run from a
- * helper (run->call) enters again with its own jit_state chained to the
- * outer one, so nested entries stack on their own. Errors leave through
- * the innermost entry's frame; throws through the boundary frame that
- * jit_throw() has checked. In both cases the entry stub's epilogue
- * returns here, and the host code around the run runs to its end.
+ * jit_run() calls the main program's prologue directly, which saves the
+ * host's callee-saved registers and records its frame in a struct
+ * jit_state on this C frame, pointed to by run->engine_state; a callback
+ * run from a helper (run->call) enters through the entry stub, which does
+ * the same, with its own jit_state chained to the outer one, so nested
+ * entries stack on their own. Errors leave through the innermost entry's
+ * frame; throws through the boundary frame that jit_throw() has checked.
+ * In both cases that frame's epilogue returns here, and the host code
+ * around the run runs to its end.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -457,7 +458,7 @@ static inline void window_fill(struct jit_window *w, const struct run_region *r)
 static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 		 u64 fp_above, const u64 *args, bool callback, u64 *ret)
 {
-	struct jit_state st; /* entry_rsp: set by the entry stub */
+	struct jit_state st; /* entry_rsp: set by the entry's prologue */
 	st.fp = 0;
 	st.cur = jp;
 	st.outer = run->engine_state;
@@ -465,7 +466,10 @@ static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 	window_fill(&st.seed.cur, &run->ctx);
 	window_fill(&st.seed.alt, &run->pkt);
 	run->engine_state = &st;
-	jit_entry_fn entry = (jit_entry_fn)(uintptr_t)jp->code;
+	/* the main program is its own entry; a callback goes through the
+	 * entry stub */
+	jit_entry_fn entry = (jit_entry_fn)(uintptr_t)(
+		callback ? (u64)(uintptr_t)jp->code : target);
 	u64 r0 = entry(run, args, target, fp_above, &st);
 	run->engine_state = st.outer;
 	if (run->err)
@@ -632,7 +636,8 @@ void jit_fault(struct bpfx_run *run, u32 code, const struct jit_prog *jp)
 
 /* A throw: checks the boundary frame the thrower's frame names and
  * returns its rbp, or 0 with the run failed. The frame must lie between
- * the throw site and the entry stub's frame on this host stack, be
+ * the throw site and the entry's frame (the main program's, whose rsp is
+ * entry_rsp) on this host stack, be
  * 16-byte aligned and carry the magic word of a boundary. */
 u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,
 	      const struct jit_prog *jp)
@@ -650,7 +655,7 @@ u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,
 		return 0;
 	}
 	u64 b = *(const u64 *)(uintptr_t)(rbp + JIT_FRAME_BOUNDARY);
-	if (b < rbp || b >= st->entry_rsp || (b & 15) ||
+	if (b < rbp || b > st->entry_rsp + JIT_FRAME_SIZE || (b & 15) ||
 	    *(const u64 *)(uintptr_t)(b + JIT_FRAME_MAGIC) != (b ^ jit_magic())) {
 		jit_failf(run, jp, insn, -EFAULT,
 			  "bpf_throw: exception boundary frame is not valid");

@@ -75,9 +75,10 @@ struct jit_windows {
  * boundary frame it finds in the thrower's frame, after jit_throw checked
  * that it lies between the throw site and entry_rsp. */
 struct jit_state {
-	u64 entry_rsp;  /* host rsp inside the entry stub's frame */
-	/* the first windows of the entry stub's frame, which the function
-	 * it calls copies: the run's context, and the packet as the
+	u64 entry_rsp;  /* host rsp inside the entry's frame (the main
+			 * program's, or the entry stub's for a callback) */
+	/* the main program's first windows (and the entry stub's, which a
+	 * callback copies): the run's context, and the packet as the
 	 * alternate, so that the first reads of either need no slow path */
 	struct jit_windows seed;
 	u64 fp;         /* BPF r10 of the frame calling a callback helper */
@@ -95,7 +96,8 @@ struct jit_state {
 #define JIT_FRAME_MAGIC -112  /* rbp ^ jit_magic in boundary frames */
 #define JIT_FRAME_SAVED -152  /* rbx, r12, r13, r14, r15 from -120 down */
 #define JIT_FRAME_ALT -232    /* the alternate struct jit_window */
-#define JIT_FRAME_SIZE 240    /* rsp = rbp - 240, 16-byte aligned */
+#define JIT_FRAME_FP -240     /* BPF r10 of a boundary frame, for a throw */
+#define JIT_FRAME_SIZE 256    /* rsp = rbp - 256, 16-byte aligned */
 
 /* Kinds of fault a generated stub reports through jit_fault(). */
 enum jit_fault_kind {

@@ -15,8 +15,10 @@
  * caller's rbx and r12-r15, and in a boundary frame a magic word. A
  * subprogram inherits its caller's boundary; the main program and a
  * tail-call target (which takes over the frame it replaces) are their own.
- * The entry stub saves the host's callee-saved registers, so an exit
- * through it returns to the host with its state intact whatever happened.
+ * The main program's prologue, which C calls directly, and the entry stub
+ * that callbacks go through save the host's callee-saved registers, so an
+ * exit through either returns to the host with its state intact whatever
+ * happened. A boundary frame keeps its BPF r10 (JIT_FRAME_FP) for a throw.
  *
  * Safety. Every load, store and atomic checks its address: an access at
  * a constant offset of r10 within the frame needs no check; any other
@@ -27,12 +29,14 @@
  * stack (addr - run->stack <= 4096 - size). The out-of-line stub tries
  * the other test and then calls the thunk, which asks jit_mem_slow():
  * run_mem_slow() decides (context, packet, maps) and the region it
- * matched becomes the window. Windows start empty in every function (the
- * main program's read window starts as the run's context) and are
- * emptied after every call that may run a helper. Taken backward jumps,
+ * matched becomes the window. Accesses are checked by group where they
+ * can be (jit.h: struct jit_access). Each frame has a window and an
+ * alternate; the main program starts with the context and the packet,
+ * a called function with its caller's, and both are emptied after every
+ * call that may run a helper. Taken backward jumps,
  * calls and throws spend the run's branch budget. A failure records the
  * run's error and leaves through the error exit: rsp and rbp of the
- * innermost entry stub restored from run->engine_state, then its epilogue.
+ * innermost entry restored from run->engine_state, then its epilogue.
  *
  * Exceptions. After a call to bpf_throw the code tests run->thrown and
  * goes out of line to the throw path: jit_throw() checks the boundary
@@ -1398,19 +1402,29 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_ENTRY_EPILOGUE);
 	emit_epilogue(e);
 
-	/* The main program: its own exception boundary. */
+	/* The main program, entered from C as the entry stub is (same
+	 * arguments, same frame, the host's callee-saved registers saved in
+	 * it, so the error exit and its own exit return to the host): its
+	 * own exception boundary, with its r10 in the frame for a throw.
+	 * mov [r8 + entry_rsp], rsp; the seeds from r8; magic;
+	 * lea r12, [rcx - 512]; mov [rbp + fp], r12; the arguments; zeroes */
 	add_mark(ctx, "main");
 	place(e, L_MAIN);
 	jp->main_off = (u32)e->len;
 	emit_frame(e, BOUNDARY_SELF);
-	if (ctx->func_flags[0] & FUNC_USES_WINDOWS) {
-		/* the entry's seeds: mov r10, [rdi + engine_state]; copy */
-		emit_ld64(e, AUX, RDI, (s32)offsetof(struct bpfx_run, engine_state));
-		emit_window_copy(e, AUX, (s32)offsetof(struct jit_state, seed.cur),
+	emit_st64(e, R8, (s32)offsetof(struct jit_state, entry_rsp), RSP);
+	if (ctx->func_flags[0] & FUNC_USES_WINDOWS)
+		emit_window_copy(e, R8, (s32)offsetof(struct jit_state, seed.cur),
 				 (s32)offsetof(struct jit_state, seed.alt));
-	}
 	emit_boundary_magic(ctx);
-	emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
+	emit_lea(e, R12, RCX, -BPFX_STACK_SIZE);
+	emit_st64(e, RBP, JIT_FRAME_FP, R12);
+	emit_mov_rr(e, true, AUX, RSI);
+	for (int k = 0; k < 5; k++)
+		emit_ld64(e, reg_map[1 + k], AUX, 8 * k);
+	emit_mov_ri(e, false, RAX, 0);
+	for (int k = 0; k < 4; k++)
+		emit_mov_ri(e, false, bpf_callee[k], 0);
 
 	for (size_t i = 0; i < ctx->cnt && !e->err; i++) {
 		const struct resolved_insn *d = &ctx->decoded[i];
@@ -1445,6 +1459,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_TAIL);
 	jp->tail_off = (u32)e->len;
 	emit_st64(e, RBP, JIT_FRAME_BOUNDARY, RBP);
+	emit_st64(e, RBP, JIT_FRAME_FP, R12);
 	emit_boundary_magic(ctx);
 	emit_jmp(e, L_INSN(0));
 
@@ -1549,8 +1564,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_jcc(e, CC_E, L_ERROR_EXIT);
 	emit_mov_rr(e, true, RBP, RAX);
 	emit_lea(e, RSP, RBP, -JIT_FRAME_SIZE);
-	emit_ld64(e, R12, RBP, JIT_FRAME_SAVED + 24); /* saved r12 */
-	emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
+	emit_ld64(e, R12, RBP, JIT_FRAME_FP); /* the boundary's r10 */
 	emit_window_reset(e);
 	emit_load_run(e, RDI);
 	emit_ld64(e, RSI, RDI, (s32)offsetof(struct bpfx_run, cookie));
