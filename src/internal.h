@@ -299,6 +299,9 @@ struct bpfx_run {
 		void *sample;
 	} reserved[16];
 	u32 reserved_cnt;
+	/* objects from bpf_obj_new it has not dropped (objects.c) */
+	struct run_region *objects;
+	u32 object_cnt, object_cap;
 	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
 	u32 preempt_nest;                /* bpf_preempt_disable depth */
 	/* bpf_throw: set by the kfunc, consumed by the engine, which unwinds
@@ -386,6 +389,18 @@ BPFX_HIDDEN void ctx_reset(struct run_ctx_state *state, struct bpfx_run *run);
 BPFX_HIDDEN int ctx_finish(struct run_ctx_state *state,
 			   struct bpfx_test_run_opts *opts, u64 retval);
 BPFX_HIDDEN void ctx_free(struct run_ctx_state *state);
+/* The live object from bpf_obj_new of this run holding [addr, addr +
+ * size), or NULL (src/runtime/objects.c). */
+BPFX_HIDDEN const struct run_region *object_region_find(struct bpfx_run *run,
+							u64 addr, u64 size);
+/* Frees the objects a run did not drop (only a program the verifier did
+ * not see can leave any), warning once per run. */
+BPFX_HIDDEN void objects_run_end(struct bpfx_run *run);
+/* The kfuncs of objects.c, for kfuncs[]. */
+BPFX_HIDDEN u64 kfunc_obj_new(struct bpfx_run *run, u64 type_id, u64 meta,
+			      u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_obj_drop(struct bpfx_run *run, u64 obj, u64 meta,
+			       u64 r3, u64 r4, u64 r5);
 /* bpf_xdp_adjust_head on the run's xdp context. */
 BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
 				    int offset);

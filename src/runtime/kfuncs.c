@@ -4,7 +4,8 @@
  * kfuncs[] in the instruction; the engine calls kfuncs[idx].fn with the
  * helper calling convention.
  *
- * So far: the RCU and preemption sections that tc and syscall programs
+ * So far: allocated objects (bpf_obj_new_impl, bpf_obj_drop_impl, in
+ * objects.c), the RCU and preemption sections that tc and syscall programs
  * may open. In user space there is nothing to lock, but the kernel's
  * verifier rejects unbalanced sections, so each run keeps nesting counts
  * and an unlock without a lock stops the program. The counts live in the
@@ -69,6 +70,8 @@ const struct kfunc_desc kfuncs[] = {
 	KFUNC(bpf_preempt_disable),
 	KFUNC(bpf_preempt_enable),
 	KFUNC(bpf_throw),
+	{ "bpf_obj_new_impl", kfunc_obj_new },   /* objects.c */
+	{ "bpf_obj_drop_impl", kfunc_obj_drop },
 };
 
 const size_t kfunc_cnt = ARRAY_SIZE(kfuncs);

@@ -7,8 +7,8 @@
  * bytes); a nested run on the same thread (a program run from inside
  * another's helper) gets a stack of its own, so the outer run's frames are
  * never overwritten. run_mem_slow() is the slow half of run_mem(): it
- * accepts the context, the packet, a caller-supplied region and live map
- * storage, and caches the last map region so a loop over one map value
+ * accepts the context, the packet, a caller-supplied region, the run's
+ * objects from bpf_obj_new (objects.c) and live map storage, and caches the last map region so a loop over one map value
  * costs one comparison.
  */
 #include <stdio.h>
@@ -163,6 +163,9 @@ void *run_mem_slow(struct bpfx_run *run, u64 addr, u64 size,
 	}
 	if (in_region(&run->extra, addr, size, acc))
 		return (void *)(uintptr_t)addr;
+	/* objects from bpf_obj_new: never cached, a drop ends them */
+	if (run->object_cnt && object_region_find(run, addr, size))
+		return (void *)(uintptr_t)addr;
 	struct bpfx_map *map = map_region_find(addr, size);
 	if (!map)
 		return NULL;
@@ -208,6 +211,8 @@ static int run_begin(struct bpfx_run *run, struct bpfx_program *prog)
 static void run_end(struct bpfx_run *run)
 {
 	active_run = run->outer;
+	free(run->objects);
+	run->objects = NULL;
 	if (run->outer)
 		free(run->stack);
 	run->stack = NULL;
@@ -239,6 +244,7 @@ static int engine_run(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
 			       engine);
 	}
 	helper_run_end(run);
+	objects_run_end(run);
 	return err;
 }
 

@@ -11,6 +11,10 @@
  * check covers every copy), a ringbuf sample or NULL (also a reference
  * that must reach submit or discard on every path), or a scalar.
  *
+ * Kfuncs: RCU and preemption sections, bpf_throw, and the objects of
+ * bpf_obj_new (a referenced PTR_TO_BTF_ID|MEM_ALLOC of a struct of the
+ * program's BTF, or NULL) that bpf_obj_drop releases.
+ *
  * bpf_throw unwinds every frame at once, so at a throw nothing may be
  * held: the kernel's rules and messages. A global function is verified
  * alone, so its caller's resources are unknown to it; the kernel lets a
@@ -617,6 +621,83 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 
 /* ---- kfuncs ---- */
 
+const char *btf_type_name(struct venv *env, u32 id)
+{
+	const struct btf *btf = env->prog->obj ? env->prog->obj->btf : NULL;
+	const struct btf_type *t = NULL;
+	const char *n = NULL;
+
+	if (btf && id && id < btf__type_cnt(btf))
+		t = btf__type_by_id(btf, id);
+	if (t)
+		n = btf__name_by_offset(btf, t->name_off);
+	return n ? n : "";
+}
+
+/* bpf_obj_new_impl(local_type_id, meta): r0 is a referenced object of
+ * the struct the constant R1 names in the program's BTF, or NULL. */
+static int check_obj_new(struct venv *env, int idx)
+{
+	struct vreg *regs = cur_regs(env);
+	const struct btf *btf = env->prog->obj ? env->prog->obj->btf : NULL;
+	const struct btf_type *t = NULL;
+	u64 type_id;
+	int err, ref;
+
+	if ((err = check_reg_read(env, 1)) || (err = check_reg_read(env, 2)))
+		return err;
+	if (regs[1].type != SCALAR_VALUE || !reg_is_const(&regs[1]))
+		return verr(env, -EINVAL, "R1 must be a known constant");
+	if ((err = mark_precise(env, 1)))
+		return err;
+	if (!btf)
+		return verr(env, -EINVAL, "bpf_obj_new requires prog BTF");
+	type_id = regs[1].var_off.value;
+	if (type_id && type_id < btf__type_cnt(btf))
+		t = btf__type_by_id(btf, (u32)type_id);
+	if (!t || !btf_is_struct(t))
+		return verr(env, -EINVAL,
+			    "bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct");
+	ref = acquire_reference(env, idx);
+	if (ref < 0)
+		return ref;
+	for (int i = 1; i <= 5; i++)
+		memset(&regs[i], 0, sizeof(regs[i]));
+	memset(&regs[0], 0, sizeof(regs[0]));
+	regs[0].type = PTR_TO_BTF_ID;
+	regs[0].flags = VREG_ALLOC | VREG_MAYBE_NULL;
+	regs[0].btf_id = (u32)type_id;
+	regs[0].mem_size = t->size;
+	regs[0].var_off = tnum_const(0);
+	regs[0].ref_obj_id = ref;
+	regs[0].id = ref; /* as the kernel: one id for the null check */
+	return 0;
+}
+
+/* bpf_obj_drop_impl(obj, meta): releases an object from bpf_obj_new. */
+static int check_obj_drop(struct venv *env)
+{
+	struct vreg *r = &cur_regs(env)[1];
+	int err;
+
+	if ((err = check_reg_read(env, 1)) || (err = check_reg_read(env, 2)))
+		return err;
+	if ((r->type == SCALAR_VALUE && reg_is_const(r) &&
+	     r->var_off.value == 0) ||
+	    (r->type != SCALAR_VALUE && (r->flags & VREG_MAYBE_NULL)))
+		return verr(env, -EACCES,
+			    "Possibly NULL pointer passed to trusted arg0");
+	if (r->type != PTR_TO_BTF_ID || !r->ref_obj_id)
+		return verr(env, -EINVAL, "R1 must be referenced or trusted");
+	if (!(r->flags & VREG_ALLOC))
+		return verr(env, -EINVAL,
+			    "arg#0 expected pointer to allocated object");
+	if (r->off || !tnum_is_const(r->var_off) || r->var_off.value)
+		return verr(env, -EINVAL,
+			    "R1 must have zero offset when passed to release func or trusted arg to kfunc");
+	return release_reference(env, r->ref_obj_id);
+}
+
 int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
 {
 	struct vstate *st = env->cur;
@@ -663,6 +744,11 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
 		    (err = check_return_in_range(env, 1, "At program exit")))
 			return err;
 		return 1; /* the path ends: the program unwinds */
+	} else if (!strcmp(name, "bpf_obj_new_impl")) {
+		return check_obj_new(env, idx);
+	} else if (!strcmp(name, "bpf_obj_drop_impl")) {
+		if ((err = check_obj_drop(env)))
+			return err;
 	}
 	for (int i = 1; i <= 5; i++)
 		memset(&regs[i], 0, sizeof(regs[i]));

@@ -786,8 +786,13 @@ static const char *const type_names[] = {
 /* The kernel's reg_type_str(): prefixes, base name, "_or_null". */
 void reg_fmt(const struct vreg *r, char *buf, size_t sz)
 {
+	/* the kernel writes "ptr_or_null_" for BTF pointers */
+	bool btf = r->type == PTR_TO_BTF_ID;
+
 	snprintf(buf, sz, "%s%s%s%s", r->flags & VREG_RDONLY ? "rdonly_" : "",
 		 r->flags & VREG_RINGBUF ? "ringbuf_" : "",
 		 type_names[r->type],
-		 r->flags & VREG_MAYBE_NULL ? "_or_null" : "");
+		 !(r->flags & VREG_MAYBE_NULL) ? ""
+		 : btf			       ? "or_null_"
+					       : "_or_null");
 }

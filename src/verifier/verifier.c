@@ -131,6 +131,9 @@ static void log_reg(struct venv *env, char *out, size_t sz,
 		return;
 	}
 	reg_fmt(r, t, sizeof(t));
+	if (r->type == PTR_TO_BTF_ID && (r->flags & VREG_ALLOC))
+		snprintf(t + strlen(t), sizeof(t) - strlen(t), "%s",
+			 btf_type_name(env, r->btf_id));
 	if (r->type == PTR_TO_STACK) {
 		snprintf(out, sz, "fp%d", r->off);
 		return;
@@ -495,7 +498,8 @@ static bool regs_exact(const struct vreg *a, const struct vreg *b,
 {
 	return a->type == b->type && a->flags == b->flags &&
 	       a->off == b->off && a->map == b->map &&
-	       a->mem_size == b->mem_size && a->range == b->range &&
+	       a->mem_size == b->mem_size && a->btf_id == b->btf_id &&
+	       a->range == b->range &&
 	       a->frameno == b->frameno && a->subprog == b->subprog &&
 	       a->var_off.value == b->var_off.value &&
 	       a->var_off.mask == b->var_off.mask && a->smin == b->smin &&
@@ -531,6 +535,7 @@ static bool regsafe(const struct vreg *old, const struct vreg *cur,
 	default:
 		return old->flags == cur->flags && old->off == cur->off &&
 		       old->map == cur->map && old->mem_size == cur->mem_size &&
+		       old->btf_id == cur->btf_id &&
 		       old->frameno == cur->frameno &&
 		       old->subprog == cur->subprog &&
 		       scalar_within(old, cur) &&
@@ -1142,6 +1147,122 @@ static int check_region(struct venv *env, int regno, const struct vreg *reg,
 	return 0;
 }
 
+static const struct btf_type *skip_mods(const struct btf *btf, u32 *id)
+{
+	const struct btf_type *t = btf__type_by_id(btf, *id);
+
+	while (t && btf_is_mod(t)) {
+		*id = t->type;
+		t = btf__type_by_id(btf, *id);
+	}
+	return t;
+}
+
+/* Whether [off, off + size) of the struct ID is one scalar member (or
+ * lies within one scalar array), walking nested structs and arrays of
+ * structs, with the kernel's btf_struct_walk() rules and messages. */
+static int struct_walk(struct venv *env, u32 id, u32 off, u32 size)
+{
+	const struct btf *btf = env->prog->obj->btf;
+	const struct btf_type *t;
+	const char *tname;
+
+again:
+	t = skip_mods(btf, &id);
+	tname = t ? btf__name_by_offset(btf, t->name_off) : NULL;
+	if (!tname)
+		tname = "";
+	if (!t || !btf_is_composite(t))
+		return verr(env, -EINVAL, "Type '%s' is not a struct", tname);
+	if ((u64)off + size > t->size)
+		return verr(env, 0, "access beyond struct %s at off %u size %u",
+			    tname, off, size);
+	for (u16 i = 0; i < btf_vlen(t); i++) {
+		const struct btf_member *m = &btf_members(t)[i];
+		u32 moff = btf_member_bit_offset(t, i) / 8;
+		u32 bits = btf_member_bitfield_size(t, i);
+		const char *mname = btf__name_by_offset(btf, m->name_off);
+		const struct btf_type *mt;
+		u32 mid = m->type, mend;
+		s64 msize;
+
+		if ((u64)off + size <= moff)
+			break;
+		if (bits) {
+			u32 end_bit = btf_member_bit_offset(t, i) + bits;
+			if (off <= moff && (end_bit + 7) / 8 <= off + size)
+				return 0;
+			continue;
+		}
+		if (off < moff)
+			break;
+		msize = btf__resolve_size(btf, mid);
+		mt = skip_mods(btf, &mid);
+		if (msize < 0 || !mt)
+			return verr(env, -EFAULT, "field %s doesn't have size",
+				    mname ? mname : "");
+		mend = moff + (u32)msize;
+		if (off >= mend)
+			continue;
+		while (btf_is_array(mt)) {
+			u32 eid = btf_array(mt)->type;
+			s64 esz = btf__resolve_size(btf, eid);
+			const struct btf_type *et = skip_mods(btf, &eid);
+
+			if (esz <= 0 || !et)
+				break;
+			if (!btf_is_composite(et) && !btf_is_array(et)) {
+				mt = et;
+				break;
+			}
+			moff += (off - moff) / (u32)esz * (u32)esz;
+			mend = moff + (u32)esz;
+			mid = eid;
+			mt = et;
+		}
+		if (btf_is_composite(mt)) {
+			id = mid;
+			off -= moff;
+			goto again;
+		}
+		if (btf_is_ptr(mt) && (msize != size || off != moff))
+			return verr(env, 0,
+				    "cannot access ptr member %s with moff %u in struct %s with off %u size %u",
+				    mname ? mname : "", moff, tname, off, size);
+		if ((u64)off + size > mend)
+			return verr(env, 0,
+				    "access beyond the end of member %s (mend:%u) in struct %s with off %u size %u",
+				    mname ? mname : "", mend, tname, off, size);
+		return 0;
+	}
+	return verr(env, -EINVAL, "struct %s doesn't have field at offset %u",
+		    tname, off);
+}
+
+/* An object from bpf_obj_new: reads and writes of its struct's members
+ * at a constant offset (the kernel's btf_struct_access on a local type).
+ * Pointer members read as scalars (the kernel types them). */
+static int check_alloc_access(struct venv *env, int regno,
+			      const struct vreg *reg, int off, int size)
+{
+	const char *name = btf_type_name(env, reg->btf_id);
+	s64 o = (s64)reg->var_off.value + reg->off + off;
+
+	if (!tnum_is_const(reg->var_off)) {
+		char tn[48];
+		snprintf(tn, sizeof(tn), "(%#llx; %#llx)",
+			 (unsigned long long)reg->var_off.value,
+			 (unsigned long long)reg->var_off.mask);
+		return verr(env, 0,
+			    "R%d is ptr_%s invalid variable offset: off=%d, var_off=%s",
+			    regno, name, reg->off + off, tn);
+	}
+	if (o < 0)
+		return verr(env, 0, "R%d is ptr_%s invalid negative access: off=%lld",
+			    regno, name, (long long)o);
+	return struct_walk(env, reg->btf_id, (u32)o, (u32)size);
+}
+
 static int check_packet_access(struct venv *env, int regno,
 			       const struct vreg *reg, int off, int size)
 {
@@ -1273,6 +1394,11 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		err = check_packet_access(env, regno, &reg, off, size);
 		break;
 	case PTR_TO_BTF_ID:
+		if (reg.flags & VREG_ALLOC) {
+			err = check_alloc_access(env, regno, &reg, off, size);
+			break;
+		}
+		/* fall through */
 	case PTR_TO_SOCK_COMMON:
 	case CONST_PTR_TO_MAP:
 		/* kernel objects: what the kernel's BTF allows is beyond

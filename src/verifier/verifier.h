@@ -60,6 +60,7 @@ enum vreg_type {
 #define VREG_MAYBE_NULL 0x1
 #define VREG_RINGBUF 0x2
 #define VREG_RDONLY 0x4
+#define VREG_ALLOC 0x8 /* PTR_TO_BTF_ID: a bpf_obj_new object (MEM_ALLOC) */
 
 struct vreg {
 	u8 type;
@@ -72,7 +73,8 @@ struct vreg {
 	u32 id;       /* null-check, packet-range and linked-scalar groups */
 	u32 ref_obj_id;
 	struct bpfx_map *map; /* CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE/KEY */
-	u32 mem_size;         /* PTR_TO_MEM */
+	u32 mem_size;         /* PTR_TO_MEM; PTR_TO_BTF_ID|alloc: its size */
+	u32 btf_id;           /* PTR_TO_BTF_ID|alloc: the program BTF type */
 	s32 range;            /* packet bytes proven readable after off */
 	s32 subprog;          /* PTR_TO_FUNC */
 	/* scalar value, or a pointer's variable offset */
@@ -271,6 +273,8 @@ int check_resource_leak(struct venv *env, bool exception_exit,
 int release_reference(struct venv *env, u32 ref_obj_id);
 int acquire_reference(struct venv *env, int insn);
 int find_subprog(struct venv *env, u32 insn);
+/* The name of type ID of the program's BTF, or "". */
+const char *btf_type_name(struct venv *env, u32 id);
 bool ret_range_for_prog(u32 prog_type, s32 *lo, s32 *hi);
 /* precision.c */
 int hist_push(struct venv *env, int idx);
