@@ -84,7 +84,8 @@ static bool access_checked(const struct bpf_insn *insn)
 	return base != 10 || insn->off < -BPFX_STACK_SIZE || insn->off + size > 0;
 }
 
-/* func_flags[] of every function: FUNC_MAY_MOVE closed over calls. */
+/* func_flags[] of every function: FUNC_MAY_MOVE and FUNC_MAY_THROW
+ * closed over calls. */
 static void mark_func_flags(struct jit_ctx *ctx)
 {
 	for (size_t i = 0; i < ctx->cnt; i++) {
@@ -94,6 +95,8 @@ static void mark_func_flags(struct jit_ctx *ctx)
 		case BPFX_OP_CALL_KFUNC:
 		case BPFX_OP_CALLX:
 			*f |= FUNC_MAY_MOVE;
+			if (ctx->decoded[i].kind == RESOLVED_KFUNC_THROW)
+				*f |= FUNC_MAY_THROW;
 			break;
 		case BPFX_OP_CALL_LOCAL:
 			*f |= FUNC_USES_WINDOWS | FUNC_CALLS_LOCAL;
@@ -112,9 +115,10 @@ static void mark_func_flags(struct jit_ctx *ctx)
 				continue;
 			size_t t = i + 1 + (size_t)(s64)ctx->insns[i].imm;
 			u8 *f = &ctx->func_flags[func_of(ctx, i)];
-			if (t < ctx->cnt && (ctx->func_flags[t] & FUNC_MAY_MOVE) &&
-			    !(*f & FUNC_MAY_MOVE)) {
-				*f |= FUNC_MAY_MOVE;
+			u8 inherit = t < ctx->cnt ? ctx->func_flags[t] &
+					     (FUNC_MAY_MOVE | FUNC_MAY_THROW) : 0;
+			if (inherit & ~*f) {
+				*f |= inherit;
 				changed = true;
 			}
 		}

@@ -470,6 +470,36 @@ static void emit_epilogue(struct jit_emit *e)
 	emit1(e, 0xc3); /* ret */
 }
 
+/* lea rsp, [rbp-152]; pop r15; pop r14; pop r13; pop r12; pop rbx; leave;
+ * pop r11; jmp r11: the return of a function called without a call
+ * (returns_by_jump) */
+static void emit_epilogue_jump(struct jit_emit *e)
+{
+	emit_lea(e, RSP, RBP, JIT_FRAME_SAVED);
+	emit_pop(e, R15);
+	emit_pop(e, R14);
+	emit_pop(e, R13);
+	emit_pop(e, R12);
+	emit_pop(e, RBX);
+	emit1(e, 0xc9); /* leave */
+	emit_pop(e, TMP);
+	emit_jmp_tmp(e);
+}
+
+/* Calls of a function that may throw are a push of the return address
+ * and a jump, and its exits a pop and a jump, so that the processor's
+ * return stack never holds the frames a throw skips: the rets after a
+ * throw (the boundary's, the host's) stay predicted. Either form returns
+ * to the same address, so a function entered the other way (a callback
+ * from the entry stub) still returns right. The main program (insn 0)
+ * keeps call and ret, as C calls it. */
+static bool returns_by_jump(const struct jit_ctx *ctx, size_t i)
+{
+	while (i && !ctx->func_start[i])
+		i--;
+	return i != 0 && (ctx->func_flags[i] & FUNC_MAY_THROW);
+}
+
 /* The frame's memory windows match nothing: xor r10d, r10d; then
  * mov [rbp + window.rd_lim[k]], r10; mov [rbp + window.wr_lim[k]], r10
  * for both windows */
@@ -1198,7 +1228,11 @@ static void emit_insn(struct insn_ctx *ic)
 	case BPFX_OP_JA32:
 		emit_branch(ic, -1, ic->i + 1 + imm); break;
 	case BPFX_OP_EXIT:
-		emit_epilogue(e); break;
+		if (returns_by_jump(ic->ctx, ic->i))
+			emit_epilogue_jump(e);
+		else
+			emit_epilogue(e);
+		break;
 	case BPFX_OP_CALL_LOCAL: {
 		/* mov r10, r12; sub r10, [rbp-16]; cmp r10, 512; jbe too_deep;
 		 * budget; call func */
@@ -1214,7 +1248,19 @@ static void emit_insn(struct insn_ctx *ic)
 					(u32)ic->i << JIT_FAULT_KIND_BITS |
 						JIT_FAULT_BUDGET));
 		size_t t = ic->i + 1 + (size_t)(s64)imm;
-		emit_call_label(e, t == 0 ? L_FUNC0 : L_FUNC(t));
+		if (t != 0 && (ic->ctx->func_flags[t] & FUNC_MAY_THROW)) {
+			/* lea r11, [rip + back]; push r11; jmp func; back: */
+			size_t back = lab_local(ic, 0);
+			bool known;
+			s64 to = label_target(e, back, &known);
+			emit_bytes(e, "\x4c\x8d\x1d", 3);
+			emit4(e, (u32)(to - (s64)(e->len + 4)));
+			emit_push(e, TMP);
+			emit_jmp_long(e, L_FUNC(t));
+			place(e, back);
+		} else {
+			emit_call_label(e, t == 0 ? L_FUNC0 : L_FUNC(t));
+		}
 		/* a helper it runs may move the packet */
 		if (ic->ctx->func_flags[t] & FUNC_MAY_MOVE)
 			emit_window_reset(e);
