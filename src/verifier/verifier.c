@@ -2421,6 +2421,13 @@ static void subprog_btf(struct venv *env, struct vsubprog *sp)
 	if (!proto || !btf_is_func_proto(proto))
 		return;
 	sp->returns_void = proto->type == 0;
+	if (!sp->returns_void) {
+		const struct btf_type *rt = btf__type_by_id(btf, proto->type);
+		while (rt && (btf_is_mod(rt) || btf_is_typedef(rt)))
+			rt = btf__type_by_id(btf, rt->type);
+		sp->returns_nonscalar = !rt || !(btf_is_int(rt) || btf_is_enum(rt) ||
+						  btf_is_enum64(rt));
+	}
 	sp->arg_cnt = MIN(btf_vlen(proto), 5);
 	const struct btf_param *p = btf_params(proto);
 	for (int a = 0; a < sp->arg_cnt; a++) {
@@ -2618,7 +2625,16 @@ static int verify_entry(struct venv *env, int sub)
 	} else {
 		if (env->log_level)
 			vlog(env, "Validating %s() func#%d...\n", sp->name, sub);
+		if (sp->global && sp->returns_nonscalar) {
+			state_free(st);
+			return verr(env, -EINVAL,
+				    "Global function %s() doesn't return scalar. Only those are supported.",
+				    sp->name);
+		}
 		if (sp->is_exception_cb) {
+			/* the kernel verifies it as a callback: no bpf_throw
+			 * inside it */
+			st->frame[0]->is_callback = true;
 			if (sp->returns_void) {
 				state_free(st);
 				return verr(env, -EINVAL,

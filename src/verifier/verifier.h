@@ -198,6 +198,7 @@ struct vsubprog {
 	u32 arg_mem_size[5];
 	bool arg_nullable[5];
 	bool returns_void;
+	bool returns_nonscalar; /* its BTF return type is no integer */
 };
 
 struct explored {
