@@ -2767,6 +2767,11 @@ BPFX_API int bpfx_program__verify(struct bpfx_program *prog,
 	err = bpfx_program__load(prog);
 	if (!prog->insns)
 		return err ? err : -EINVAL;
+	/* a program that failed before the verifier (linking, the
+	 * structural check) has nothing to verify; one the verifier refused
+	 * is verified again for its log */
+	if (err && !(prog->load_error && strstr(prog->load_error, "verifier: ")))
+		return err;
 	if (OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT) == BPFX_ENGINE_KERNEL)
 		err = kernel_verify(prog, OPTS_GET(opts, log_level, 0),
 				    OPTS_GET(opts, log_buf, NULL),
