@@ -103,8 +103,11 @@ static void mark_func_flags(struct jit_ctx *ctx)
 			break;
 		default:
 			if (ctx->decoded[i].kind != RESOLVED_SECOND_SLOT &&
-			    access_checked(&ctx->insns[i]))
+			    access_checked(&ctx->insns[i])) {
 				*f |= FUNC_USES_WINDOWS;
+				if (BPF_CLASS(ctx->insns[i].code) != BPF_LDX)
+					*f |= FUNC_CHECKED_WRITE;
+			}
 			break;
 		}
 	}

@@ -182,6 +182,7 @@ struct jit_ctx {
 #define FUNC_USES_WINDOWS 0x2 /* checks an access or calls a function: its
 			       * frame's windows are copied from its caller's */
 #define FUNC_CALLS_LOCAL 0x4
+#define FUNC_CHECKED_WRITE 0x10 /* has a checked store or atomic */
 #define FUNC_MAY_THROW 0x8   /* may call bpf_throw, transitively: called
 			      * and left without call and ret (x86_64) */
 

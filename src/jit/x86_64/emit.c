@@ -519,17 +519,25 @@ static void emit_window_reset(struct jit_emit *e)
 
 /* Both windows from [FROM + CUR] and [FROM + ALT] (the caller's frame,
  * or the entry's jit_state): mov r11, [from + cur|alt + k];
- * mov [rbp + window|alt + k], r11 */
-static void emit_window_copy(struct jit_emit *e, int from, s32 cur, s32 alt)
+ * mov [rbp + window|alt + k], r11. READ_ONLY: their read halves only. */
+static void emit_window_copy_part(struct jit_emit *e, int from, s32 cur,
+				  s32 alt, bool read_only)
 {
+	s32 len = read_only ? (s32)offsetof(struct jit_window, wr_lo)
+			    : (s32)sizeof(struct jit_window);
 	for (int w = 0; w < 2; w++) {
 		s32 at = w ? JIT_FRAME_ALT : JIT_FRAME_WINDOW;
 		s32 src = w ? alt : cur;
-		for (s32 k = 0; k < (s32)sizeof(struct jit_window); k += 8) {
+		for (s32 k = 0; k < len; k += 8) {
 			emit_ld64(e, TMP, from, src + k);
 			emit_st64(e, RBP, at + k, TMP);
 		}
 	}
+}
+
+static void emit_window_copy(struct jit_emit *e, int from, s32 cur, s32 alt)
+{
+	emit_window_copy_part(e, from, cur, alt, false);
 }
 
 /* A function's first windows are its caller's: mov r10, [rbp]; copy */
@@ -1459,12 +1467,24 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	jp->main_off = (u32)e->len;
 	emit_frame(e, BOUNDARY_SELF);
 	emit_st64(e, R8, (s32)offsetof(struct jit_state, entry_rsp), RSP);
-	if (ctx->func_flags[0] & FUNC_USES_WINDOWS)
-		emit_window_copy(e, R8, (s32)offsetof(struct jit_state, seed.cur),
-				 (s32)offsetof(struct jit_state, seed.alt));
-	emit_boundary_magic(ctx);
+	/* A main program that calls no function and has no checked store
+	 * reads only the read halves of its windows (the write halves are
+	 * read by write checks and by callees' copies; a throw and a tail
+	 * call empty them first); one that cannot throw needs neither the
+	 * magic word nor its r10 in the frame (a tail-call target that can
+	 * sets both at its landing). */
+	u8 main_flags = ctx->func_flags[0];
+	if (main_flags & FUNC_USES_WINDOWS)
+		emit_window_copy_part(e, R8,
+				      (s32)offsetof(struct jit_state, seed.cur),
+				      (s32)offsetof(struct jit_state, seed.alt),
+				      !(main_flags & (FUNC_CALLS_LOCAL |
+						      FUNC_CHECKED_WRITE)));
+	if (main_flags & FUNC_MAY_THROW)
+		emit_boundary_magic(ctx);
 	emit_lea(e, R12, RCX, -BPFX_STACK_SIZE);
-	emit_st64(e, RBP, JIT_FRAME_FP, R12);
+	if (main_flags & FUNC_MAY_THROW)
+		emit_st64(e, RBP, JIT_FRAME_FP, R12);
 	emit_mov_rr(e, true, AUX, RSI);
 	for (int k = 0; k < 5; k++)
 		emit_ld64(e, reg_map[1 + k], AUX, 8 * k);
