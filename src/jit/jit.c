@@ -561,6 +561,13 @@ static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
 				"jit: callback 0x%llx is not a function of the program",
 				(unsigned long long)func);
 	u64 lo_stack = (u64)(uintptr_t)run->stack;
+	/* the caller's frame pointer, recorded before the helper call: a
+	 * frame boundary of this run's stack, or the callback would write
+	 * where its r10 says without a check */
+	if (outer->fp - lo_stack > (u64)BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE ||
+	    (outer->fp - lo_stack) % BPFX_STACK_SIZE)
+		return jit_failf(run, jp, insn_at(jp, (u32)(func - code)),
+				 -EFAULT, "callback frame is not valid");
 	if (outer->fp - lo_stack <= BPFX_STACK_SIZE)
 		return jit_failf(run, jp, insn_at(jp, (u32)(func - code)), -E2BIG,
 				 "call stack too deep");

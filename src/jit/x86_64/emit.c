@@ -1027,19 +1027,26 @@ static void emit_ld_packet(struct insn_ctx *ic, int size, bool ind)
 	}
 }
 
+/* Before a helper that may call back into BPF: where the callback's frame
+ * goes (below this one) and which program it belongs to. */
+static void emit_record_frame(struct insn_ctx *ic)
+{
+	struct jit_emit *e = ic->e;
+	/* mov r10, [rbp-8]; mov r10, [r10+engine_state];
+	 * mov [r10+fp], r12; movabs r11, jp; mov [r10+cur], r11 */
+	emit_load_run(e, AUX);
+	emit_ld64(e, AUX, AUX, (s32)offsetof(struct bpfx_run, engine_state));
+	emit_st64(e, AUX, (s32)offsetof(struct jit_state, fp), R12);
+	emit_movabs(e, TMP, (u64)(uintptr_t)ic->ctx->jp);
+	emit_st64(e, AUX, (s32)offsetof(struct jit_state, cur), TMP);
+}
+
 static void emit_helper_call(struct insn_ctx *ic)
 {
 	struct jit_emit *e = ic->e;
 	const struct resolved_insn *d = ic->d;
-	if (d->kind == RESOLVED_HELPER_CALLBACK) {
-		/* mov r10, [rbp-8]; mov r10, [r10+engine_state];
-		 * mov [r10+fp], r12; movabs r11, jp; mov [r10+cur], r11 */
-		emit_load_run(e, AUX);
-		emit_ld64(e, AUX, AUX, (s32)offsetof(struct bpfx_run, engine_state));
-		emit_st64(e, AUX, (s32)offsetof(struct jit_state, fp), R12);
-		emit_movabs(e, TMP, (u64)(uintptr_t)ic->ctx->jp);
-		emit_st64(e, AUX, (s32)offsetof(struct jit_state, cur), TMP);
-	}
+	if (d->kind == RESOLVED_HELPER_CALLBACK)
+		emit_record_frame(ic);
 	/* mov rdi, [rbp-8]; movabs r11, fn; call r11; empty windows */
 	emit_load_run(e, RDI);
 	emit_call_abs(e, (const void *)(uintptr_t)d->imm);
@@ -1100,8 +1107,12 @@ static void emit_callx(struct insn_ctx *ic)
 		emit_pop(e, saved[k]);
 	emit_rr(e, 0x85, true, RAX, RAX);
 	emit_jcc(e, CC_E, L_ERROR_EXIT);
-	emit_load_run(e, RDI);
+	/* the helper is known only now: it may be one that calls back */
 	emit_mov_rr(e, true, TMP, RAX);
+	emit_push(e, TMP);
+	emit_record_frame(ic);
+	emit_pop(e, TMP);
+	emit_load_run(e, RDI);
 	emit1(e, 0x41); /* call r11 */
 	emit1(e, 0xff);
 	emit1(e, 0xd3);
