@@ -1399,8 +1399,15 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 			break;
 		}
 		/* fall through */
-	case PTR_TO_SOCK_COMMON:
 	case CONST_PTR_TO_MAP:
+		/* the kernel lets programs read struct bpf_map's fields
+		 * through its BTF; bpfx's maps are no such struct, and the
+		 * run would fault: refuse it here, plainly */
+		reg_fmt(&reg, t, sizeof(t));
+		return verr(env, 0,
+			    "R%d invalid mem access '%s': bpfx has no kernel struct bpf_map to read",
+			    regno, t);
+	case PTR_TO_SOCK_COMMON:
 		/* kernel objects: what the kernel's BTF allows is beyond
 		 * bpfx's model; reads are unknown scalars */
 		if (write) {
