@@ -1072,6 +1072,8 @@ static struct bpfx_map *maps[] = { &array_map, &hash_map };
 
 static char last_error[1024];
 static u64 current_seed;
+static const struct bpfx_program *current_prog; /* for the watchdog */
+static void dump_program(const struct bpfx_program *prog);
 
 static void quiet_log(enum bpfx_log_level level, const char *msg, void *user)
 {
@@ -1088,6 +1090,8 @@ static void watchdog(int sig)
 			   (unsigned long long)current_seed, WATCHDOG_SECONDS);
 	if (write(2, buf, (size_t)len) < 0)
 		_exit(3);
+	if (current_prog) /* dying anyway: stdio is good enough */
+		dump_program(current_prog);
 	_exit(2);
 }
 
@@ -1144,7 +1148,9 @@ static const char *run_once(struct bpfx_program *prog, enum bpfx_engine engine,
 
 	memset(stack, 0xa5, BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE);
 	last_error[0] = '\0';
+	current_prog = prog;
 	int err = bpfx_program__test_run(prog, &opts);
+	current_prog = NULL;
 	if (err && err != -ELOOP) {
 		snprintf(why, why_sz, "%s: run failed (%s): %s",
 			 bpfx_engine_name(engine), strerror(-err), last_error);

@@ -216,6 +216,7 @@ static void bt_insn(struct venv *env, struct backtrack *bt,
 static int bt_range(struct venv *env, struct backtrack *bt, u32 start,
 		    u32 end, int frame)
 {
+	env->bt_steps += end - start;
 	for (u32 i = end; i-- > start;) {
 		const struct hist_entry *e = &env->hist[i];
 		int f = e->frame;
@@ -302,6 +303,12 @@ static void bt_mark_state(struct backtrack *bt, struct vstate *st)
 
 /* skip_last: the current instruction is being checked and asks for the
  * precision; the walk starts before it. */
+/* Backtracking walks the path's history; on long paths with many marks
+ * that is quadratic. Past this many history entries walked in one
+ * verification, every mark marks all scalars of the path precise, as the
+ * kernel does when it cannot follow a value: sound, and prunes less. */
+#define BT_STEP_BUDGET (64ULL << 20)
+
 static int mark_chain(struct venv *env, struct backtrack *bt, bool skip_last)
 {
 	struct vstate *st = env->cur;
@@ -310,6 +317,10 @@ static int mark_chain(struct venv *env, struct backtrack *bt, bool skip_last)
 
 	if (bt_empty(bt))
 		return 0;
+	if (env->bt_steps > BT_STEP_BUDGET) {
+		mark_all_precise(env->cur);
+		return 0;
+	}
 	if (skip_last && end > st->hist_start) {
 		frame = env->hist[end - 1].frame;
 		end--;

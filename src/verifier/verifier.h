@@ -225,6 +225,7 @@ struct venv {
 	/* the current path's instructions (precision.c) */
 	struct hist_entry *hist;
 	size_t hist_cnt, hist_cap;
+	u64 bt_steps; /* history entries walked by precision marking */
 	struct explored *evicted; /* checkpoints dropped from expl[] */
 	u32 jmps_processed, prev_jmps_processed, prev_insn_processed;
 	/* the stack of paths to explore */
