@@ -1085,9 +1085,10 @@ static void watchdog(int sig)
 {
 	char buf[128];
 	int len = snprintf(buf, sizeof(buf),
-			   "verifier_soundness: seed %llu: an accepted program "
-			   "ran longer than %d s\n",
-			   (unsigned long long)current_seed, WATCHDOG_SECONDS);
+			   "verifier_soundness: seed %llu: the program took "
+			   "longer than %d s (%s)\n",
+			   (unsigned long long)current_seed, WATCHDOG_SECONDS,
+			   current_prog ? "running" : "generating or verifying");
 	if (write(2, buf, (size_t)len) < 0)
 		_exit(3);
 	if (current_prog) /* dying anyway: stdio is good enough */
