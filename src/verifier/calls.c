@@ -223,8 +223,13 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 	char t[48];
 
 	if (r->type == SCALAR_VALUE && reg_is_const(r) &&
-	    r->var_off.value == 0 && null_ok)
+	    r->var_off.value == 0 && null_ok) {
+		/* as the kernel: NULL is allowed only for zero bytes */
+		if (size_max)
+			return verr(env, -EACCES, "R%d type=scalar expected=fp",
+				    regno);
 		return mark_precise(env, regno); /* NULL only while it is 0 */
+	}
 	if (size_max == 0 && null_ok && r->type == SCALAR_VALUE)
 		return 0;
 	switch (r->type) {
