@@ -42,11 +42,55 @@
 
 #include "internal.h"
 
+/*
+ * Fused pairs. Clang's code is full of short chains on one register
+ * (r1 = r6; r1 &= r2; r1 >>= 26). In an interpreter each step stores the
+ * register and the next loads it back, and that store-to-load round trip
+ * is most of an ALU instruction's cost. Two adjacent 64-bit ALU
+ * instructions with the same destination, where nothing jumps to the
+ * second, run as one handler that keeps the value in a host register:
+ * one dispatch and one store instead of two. The handlers are generated
+ * for every pair of the operations below (FUSE_FIRST_x / FUSE_SECOND_x
+ * give the value after each).
+ */
+#define FUSE_OPS(X)                                                            \
+	X(MOV64_X) X(MOV64_K) X(ADD64_X) X(ADD64_K) X(SUB64_X) X(SUB64_K)      \
+	X(MUL64_X) X(MUL64_K) X(AND64_X) X(AND64_K) X(OR64_X) X(OR64_K)        \
+	X(XOR64_X) X(XOR64_K) X(LSH64_K) X(RSH64_K) X(ARSH64_K)
+/* The same list, each with A: the rows of the pair table. */
+#define FUSE_OPS_WITH(X, A)                                                    \
+	X(A, MOV64_X) X(A, MOV64_K) X(A, ADD64_X) X(A, ADD64_K)                \
+	X(A, SUB64_X) X(A, SUB64_K) X(A, MUL64_X) X(A, MUL64_K)                \
+	X(A, AND64_X) X(A, AND64_K) X(A, OR64_X) X(A, OR64_K) X(A, XOR64_X)    \
+	X(A, XOR64_K) X(A, LSH64_K) X(A, RSH64_K) X(A, ARSH64_K)
+
+enum {
+#define FUSE_ENUM(op) FUSE_##op,
+	FUSE_OPS(FUSE_ENUM)
+#undef FUSE_ENUM
+	FUSE__COUNT,
+};
+
 /* Operations that exist only in pre-decoded form. */
 enum {
 	INTERP_OP_TAIL_CALL = BPFX_OP__COUNT + 1,
-	INTERP_OP__COUNT,
+	INTERP_OP_FUSED, /* + FUSE_a * FUSE__COUNT + FUSE_b */
+	INTERP_OP__COUNT = INTERP_OP_FUSED + FUSE__COUNT * FUSE__COUNT,
 };
+
+/* The pair index of OP, or -1 when OP does not fuse. */
+static int fuse_index(enum bpfx_op op)
+{
+	switch (op) {
+#define FUSE_CASE(o)                                                           \
+	case BPFX_OP_##o:                                                      \
+		return FUSE_##o;
+		FUSE_OPS(FUSE_CASE)
+#undef FUSE_CASE
+	default:
+		return -1;
+	}
+}
 
 struct interp_insn {
 	const void *handler;
@@ -85,6 +129,45 @@ struct interp_state {
 	int depth; /* frames in use, across nested callback runs */
 	const struct interp_prog *cur; /* program of the helper's caller */
 };
+
+/* Gives the first of each fusable pair its pair handler (see FUSE_OPS).
+ * The second instruction keeps its own handler, but nothing may jump to
+ * it: not a jump or call target, not a function start. */
+static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog)
+{
+	size_t cnt = ip->cnt;
+	u8 *entered = calloc(cnt + 1, 1);
+	if (!entered)
+		return; /* unfused runs as well */
+	for (size_t i = 0; i < cnt; i++) {
+		const struct bpf_insn *insn = &prog->insns[i];
+		u8 cls = BPF_CLASS(insn->code);
+		if (ip->func_start[i])
+			entered[i] = 1;
+		if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+		    BPF_OP(insn->code) != BPF_CALL && BPF_OP(insn->code) != BPF_EXIT) {
+			s64 t = (s64)i + 1 +
+				(ip->insns[i].op == BPFX_OP_JA32 ? insn->imm
+								 : insn->off);
+			if (t >= 0 && (size_t)t < cnt)
+				entered[t] = 1;
+		}
+	}
+	if (prog->exception_cb_insn < cnt)
+		entered[prog->exception_cb_insn] = 1;
+	for (size_t i = 0; i + 1 < cnt; i++) {
+		const struct interp_insn *a = &ip->insns[i], *b = a + 1;
+		int fa = fuse_index(a->op), fb = fuse_index(b->op);
+		if (fa < 0 || fb < 0 || entered[i + 1] || a->dst != b->dst ||
+		    /* the second must not read the register the pair writes */
+		    (BPF_SRC(prog->insns[i + 1].code) == BPF_X && b->src == b->dst))
+			continue;
+		ip->insns[i].handler =
+			interp_handlers[INTERP_OP_FUSED + fa * FUSE__COUNT + fb];
+		i++; /* the second of a pair starts no pair */
+	}
+	free(entered);
+}
 
 int interp_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 {
@@ -144,6 +227,7 @@ int interp_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 			d->off = insn->imm;
 		d->handler = interp_handlers[d->op];
 	}
+	fuse_pairs(ip, prog);
 	free(res);
 	interp_free(prog);
 	prog->interp = ip;
@@ -369,6 +453,12 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 #undef LABEL
 		[BPFX_OP_INVALID] = &&op_INVALID,
 		[INTERP_OP_TAIL_CALL] = &&op_TAIL_CALL,
+#define FUSE_LABEL(a, b)                                                       \
+	[INTERP_OP_FUSED + FUSE_##a * FUSE__COUNT + FUSE_##b] = &&op_F_##a##_##b,
+#define FUSE_ROW_LABELS(a) FUSE_OPS_WITH(FUSE_LABEL, a)
+		FUSE_OPS(FUSE_ROW_LABELS)
+#undef FUSE_ROW_LABELS
+#undef FUSE_LABEL
 	};
 	struct interp_state state_here, *outer_state = run ? run->engine_state : NULL;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
@@ -475,6 +565,38 @@ op_MOVSX16_64: DST = SEXT16(SRC); NEXT();
 op_MOVSX32_64: DST = SEXT32(SRC); NEXT();
 op_ARSH64_K: DST = (u64)((s64)DST >> (IMM & 63)); NEXT();
 op_ARSH64_X: DST = (u64)((s64)DST >> (SRC & 63)); NEXT();
+
+	/* fused pairs: v is the destination's value along the pair */
+#define FUSE_VAL_MOV64_X(v, p) reg[(p)->src]
+#define FUSE_VAL_MOV64_K(v, p) (p)->imm
+#define FUSE_VAL_ADD64_X(v, p) ((v) + reg[(p)->src])
+#define FUSE_VAL_ADD64_K(v, p) ((v) + (p)->imm)
+#define FUSE_VAL_SUB64_X(v, p) ((v) - reg[(p)->src])
+#define FUSE_VAL_SUB64_K(v, p) ((v) - (p)->imm)
+#define FUSE_VAL_MUL64_X(v, p) ((v) * reg[(p)->src])
+#define FUSE_VAL_MUL64_K(v, p) ((v) * (p)->imm)
+#define FUSE_VAL_AND64_X(v, p) ((v) & reg[(p)->src])
+#define FUSE_VAL_AND64_K(v, p) ((v) & (p)->imm)
+#define FUSE_VAL_OR64_X(v, p) ((v) | reg[(p)->src])
+#define FUSE_VAL_OR64_K(v, p) ((v) | (p)->imm)
+#define FUSE_VAL_XOR64_X(v, p) ((v) ^ reg[(p)->src])
+#define FUSE_VAL_XOR64_K(v, p) ((v) ^ (p)->imm)
+#define FUSE_VAL_LSH64_K(v, p) ((v) << ((p)->imm & 63))
+#define FUSE_VAL_RSH64_K(v, p) ((v) >> ((p)->imm & 63))
+#define FUSE_VAL_ARSH64_K(v, p) ((u64)((s64)(v) >> ((p)->imm & 63)))
+#define FUSE_HANDLER(a, b)                                                     \
+op_F_##a##_##b: {                                                              \
+	u64 v = reg[pc->dst];                                                  \
+	v = FUSE_VAL_##a(v, pc);                                               \
+	v = FUSE_VAL_##b(v, pc + 1);                                           \
+	reg[pc->dst] = v;                                                      \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}
+#define FUSE_ROW_HANDLERS(a) FUSE_OPS_WITH(FUSE_HANDLER, a)
+	FUSE_OPS(FUSE_ROW_HANDLERS)
+#undef FUSE_ROW_HANDLERS
+#undef FUSE_HANDLER
 
 op_JA:
 	JUMP_IF(1);
