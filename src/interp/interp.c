@@ -75,8 +75,31 @@ enum {
 enum {
 	INTERP_OP_TAIL_CALL = BPFX_OP__COUNT + 1,
 	INTERP_OP_FUSED, /* + FUSE_a * FUSE__COUNT + FUSE_b */
-	INTERP_OP__COUNT = INTERP_OP_FUSED + FUSE__COUNT * FUSE__COUNT,
+	/* a load, then an operation on what it loaded: + LOAD_x * FUSE__COUNT
+	 * + FUSE_b (r3 = *(u16 *)(r1 + 4); r3 += r2) */
+	INTERP_OP_FUSED_LOAD = INTERP_OP_FUSED + FUSE__COUNT * FUSE__COUNT,
+	INTERP_OP__COUNT = INTERP_OP_FUSED_LOAD + 4 * FUSE__COUNT,
 };
+
+#define FUSE_LOADS(X) X(LDXB) X(LDXH) X(LDXW) X(LDXDW)
+enum {
+#define LOAD_ENUM(op) LOAD_##op,
+	FUSE_LOADS(LOAD_ENUM)
+#undef LOAD_ENUM
+};
+
+static int load_index(enum bpfx_op op)
+{
+	switch (op) {
+#define LOAD_CASE(o)                                               \
+	case BPFX_OP_##o:                                                      \
+		return LOAD_##o;
+		FUSE_LOADS(LOAD_CASE)
+#undef LOAD_CASE
+	default:
+		return -1;
+	}
+}
 
 /* The pair index of OP, or -1 when OP does not fuse. */
 static int fuse_index(enum bpfx_op op)
@@ -157,13 +180,17 @@ static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog)
 		entered[prog->exception_cb_insn] = 1;
 	for (size_t i = 0; i + 1 < cnt; i++) {
 		const struct interp_insn *a = &ip->insns[i], *b = a + 1;
-		int fa = fuse_index(a->op), fb = fuse_index(b->op);
-		if (fa < 0 || fb < 0 || entered[i + 1] || a->dst != b->dst ||
+		int fa = fuse_index(a->op), la = load_index(a->op);
+		int fb = fuse_index(b->op);
+		if ((fa < 0 && la < 0) || fb < 0 || entered[i + 1] ||
+		    a->dst != b->dst ||
 		    /* the second must not read the register the pair writes */
 		    (BPF_SRC(prog->insns[i + 1].code) == BPF_X && b->src == b->dst))
 			continue;
 		ip->insns[i].handler =
-			interp_handlers[INTERP_OP_FUSED + fa * FUSE__COUNT + fb];
+			interp_handlers[fa >= 0 ? INTERP_OP_FUSED + fa * FUSE__COUNT + fb
+						: INTERP_OP_FUSED_LOAD +
+							  la * FUSE__COUNT + fb];
 		i++; /* the second of a pair starts no pair */
 	}
 	free(entered);
@@ -459,6 +486,12 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 		FUSE_OPS(FUSE_ROW_LABELS)
 #undef FUSE_ROW_LABELS
 #undef FUSE_LABEL
+#define LOAD_LABEL(l, b)                                                       \
+	[INTERP_OP_FUSED_LOAD + LOAD_##l * FUSE__COUNT + FUSE_##b] = &&op_L_##l##_##b,
+#define LOAD_ROW_LABELS(l) FUSE_OPS_WITH(LOAD_LABEL, l)
+		FUSE_LOADS(LOAD_ROW_LABELS)
+#undef LOAD_ROW_LABELS
+#undef LOAD_LABEL
 	};
 	struct interp_state state_here, *outer_state = run ? run->engine_state : NULL;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
@@ -597,6 +630,31 @@ op_F_##a##_##b: {                                                              \
 	FUSE_OPS(FUSE_ROW_HANDLERS)
 #undef FUSE_ROW_HANDLERS
 #undef FUSE_HANDLER
+	/* a load then an operation: a fault is the load's (pc is on it) */
+#define LOAD_TYPE_LDXB u8
+#define LOAD_TYPE_LDXH u16
+#define LOAD_TYPE_LDXW u32
+#define LOAD_TYPE_LDXDW u64
+#define LOAD_HANDLER(l, b)                                                     \
+op_L_##l##_##b: {                                                              \
+	u64 addr_ = SRC + (s64)pc->off;                                        \
+	void *p_ = MEM(addr_, sizeof(LOAD_TYPE_##l), MEM_READ);                \
+	if (__builtin_expect(!p_, 0)) {                                        \
+		err = mem_fault(run, cur, pc, addr_, sizeof(LOAD_TYPE_##l),    \
+				false);                                        \
+		goto out;                                                      \
+	}                                                                      \
+	LOAD_TYPE_##l lv_;                                                     \
+	memcpy(&lv_, p_, sizeof(lv_));                                         \
+	u64 v = FUSE_VAL_##b((u64)lv_, pc + 1);                                \
+	reg[pc->dst] = v;                                                      \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}
+#define LOAD_ROW_HANDLERS(l) FUSE_OPS_WITH(LOAD_HANDLER, l)
+	FUSE_LOADS(LOAD_ROW_HANDLERS)
+#undef LOAD_ROW_HANDLERS
+#undef LOAD_HANDLER
 
 op_JA:
 	JUMP_IF(1);
