@@ -46,12 +46,12 @@
  * Fused pairs. Clang's code is full of short chains on one register
  * (r1 = r6; r1 &= r2; r1 >>= 26). In an interpreter each step stores the
  * register and the next loads it back, and that store-to-load round trip
- * is most of an ALU instruction's cost. Two adjacent 64-bit ALU
- * instructions with the same destination, where nothing jumps to the
- * second, run as one handler that keeps the value in a host register:
- * one dispatch and one store instead of two. The handlers are generated
- * for every pair of the operations below (FUSE_FIRST_x / FUSE_SECOND_x
- * give the value after each).
+ * is most of an ALU instruction's cost. Two adjacent instructions on the
+ * same destination -- two 64-bit ALU operations, a load and an operation
+ * on what it loaded, or an operation and a conditional jump on its result
+ * -- run as one handler that keeps the value in a host register: one
+ * dispatch and one store instead of two. The handlers are generated for
+ * every pair of the lists below (FUSE_VAL_x gives the value after x).
  */
 #define FUSE_OPS(X)                                                            \
 	X(MOV64_X) X(MOV64_K) X(ADD64_X) X(ADD64_K) X(SUB64_X) X(SUB64_K)      \
@@ -78,8 +78,45 @@ enum {
 	/* a load, then an operation on what it loaded: + LOAD_x * FUSE__COUNT
 	 * + FUSE_b (r3 = *(u16 *)(r1 + 4); r3 += r2) */
 	INTERP_OP_FUSED_LOAD = INTERP_OP_FUSED + FUSE__COUNT * FUSE__COUNT,
-	INTERP_OP__COUNT = INTERP_OP_FUSED_LOAD + 4 * FUSE__COUNT,
+	/* an operation, then a jump on the register against a constant:
+	 * + FUSE_a * JUMP__COUNT + JUMP_j (r1 += 1; if r1 != 10 goto) */
+	INTERP_OP_FUSED_JUMP = INTERP_OP_FUSED_LOAD + 4 * FUSE__COUNT,
+	INTERP_OP__COUNT = INTERP_OP_FUSED_JUMP + FUSE__COUNT * 11,
 };
+
+/* The 64-bit conditional jumps on a constant, with their conditions. */
+#define FUSE_JUMPS(X)                                                          \
+	X(JEQ_K, v == k) X(JNE_K, v != k) X(JGT_K, v > k) X(JGE_K, v >= k)     \
+	X(JLT_K, v < k) X(JLE_K, v <= k) X(JSET_K, v & k)                      \
+	X(JSGT_K, (s64)v > (s64)k) X(JSGE_K, (s64)v >= (s64)k)                 \
+	X(JSLT_K, (s64)v < (s64)k) X(JSLE_K, (s64)v <= (s64)k)
+/* The same, each with A: the rows of the pair table. */
+#define FUSE_JUMPS_WITH(X, A)                                                  \
+	X(A, JEQ_K, v == k) X(A, JNE_K, v != k) X(A, JGT_K, v > k)             \
+	X(A, JGE_K, v >= k) X(A, JLT_K, v < k) X(A, JLE_K, v <= k)             \
+	X(A, JSET_K, v & k) X(A, JSGT_K, (s64)v > (s64)k)                      \
+	X(A, JSGE_K, (s64)v >= (s64)k) X(A, JSLT_K, (s64)v < (s64)k)           \
+	X(A, JSLE_K, (s64)v <= (s64)k)
+enum {
+#define JUMP_ENUM(op, cond) JUMP_##op,
+	FUSE_JUMPS(JUMP_ENUM)
+#undef JUMP_ENUM
+	JUMP__COUNT,
+};
+_Static_assert(JUMP__COUNT == 11, "INTERP_OP__COUNT counts 11 jumps");
+
+static int jump_index(enum bpfx_op op)
+{
+	switch (op) {
+#define JUMP_CASE(o, cond)                                                     \
+	case BPFX_OP_##o:                                                      \
+		return JUMP_##o;
+		FUSE_JUMPS(JUMP_CASE)
+#undef JUMP_CASE
+	default:
+		return -1;
+	}
+}
 
 #define FUSE_LOADS(X) X(LDXB) X(LDXH) X(LDXW) X(LDXDW)
 enum {
@@ -154,46 +191,35 @@ struct interp_state {
 };
 
 /* Gives the first of each fusable pair its pair handler (see FUSE_OPS).
- * The second instruction keeps its own handler, but nothing may jump to
- * it: not a jump or call target, not a function start. */
+ * The second instruction keeps its own handler, so a jump that lands on it
+ * runs it alone, as before. */
 static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog)
 {
-	size_t cnt = ip->cnt;
-	u8 *entered = calloc(cnt + 1, 1);
-	if (!entered)
-		return; /* unfused runs as well */
-	for (size_t i = 0; i < cnt; i++) {
-		const struct bpf_insn *insn = &prog->insns[i];
-		u8 cls = BPF_CLASS(insn->code);
-		if (ip->func_start[i])
-			entered[i] = 1;
-		if ((cls == BPF_JMP || cls == BPF_JMP32) &&
-		    BPF_OP(insn->code) != BPF_CALL && BPF_OP(insn->code) != BPF_EXIT) {
-			s64 t = (s64)i + 1 +
-				(ip->insns[i].op == BPFX_OP_JA32 ? insn->imm
-								 : insn->off);
-			if (t >= 0 && (size_t)t < cnt)
-				entered[t] = 1;
-		}
-	}
-	if (prog->exception_cb_insn < cnt)
-		entered[prog->exception_cb_insn] = 1;
-	for (size_t i = 0; i + 1 < cnt; i++) {
+	for (size_t i = 0; i + 1 < ip->cnt; i++) {
 		const struct interp_insn *a = &ip->insns[i], *b = a + 1;
 		int fa = fuse_index(a->op), la = load_index(a->op);
-		int fb = fuse_index(b->op);
-		if ((fa < 0 && la < 0) || fb < 0 || entered[i + 1] ||
-		    a->dst != b->dst ||
-		    /* the second must not read the register the pair writes */
-		    (BPF_SRC(prog->insns[i + 1].code) == BPF_X && b->src == b->dst))
+		int fb = fuse_index(b->op), jb = jump_index(b->op);
+		int fused;
+
+		if (a->dst != b->dst)
 			continue;
-		ip->insns[i].handler =
-			interp_handlers[fa >= 0 ? INTERP_OP_FUSED + fa * FUSE__COUNT + fb
-						: INTERP_OP_FUSED_LOAD +
-							  la * FUSE__COUNT + fb];
+		if (fa >= 0 && jb >= 0)
+			fused = INTERP_OP_FUSED_JUMP + fa * JUMP__COUNT + jb;
+		else if (fb < 0 ||
+			 /* the second must not read the register the pair
+			  * writes: the pair stores it only at the end */
+			 (BPF_SRC(prog->insns[i + 1].code) == BPF_X &&
+			  b->src == b->dst))
+			continue;
+		else if (fa >= 0)
+			fused = INTERP_OP_FUSED + fa * FUSE__COUNT + fb;
+		else if (la >= 0)
+			fused = INTERP_OP_FUSED_LOAD + la * FUSE__COUNT + fb;
+		else
+			continue;
+		ip->insns[i].handler = interp_handlers[fused];
 		i++; /* the second of a pair starts no pair */
 	}
-	free(entered);
 }
 
 int interp_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
@@ -492,6 +518,13 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 		FUSE_LOADS(LOAD_ROW_LABELS)
 #undef LOAD_ROW_LABELS
 #undef LOAD_LABEL
+#define JUMP_LABEL(a, j, cond)                                                 \
+	[INTERP_OP_FUSED_JUMP + FUSE_##a * JUMP__COUNT + JUMP_##j] =           \
+		&&op_J_##a##_##j,
+#define JUMP_ROW_LABELS(a) FUSE_JUMPS_WITH(JUMP_LABEL, a)
+		FUSE_OPS(JUMP_ROW_LABELS)
+#undef JUMP_ROW_LABELS
+#undef JUMP_LABEL
 	};
 	struct interp_state state_here, *outer_state = run ? run->engine_state : NULL;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
@@ -655,6 +688,19 @@ op_L_##l##_##b: {                                                              \
 	FUSE_LOADS(LOAD_ROW_HANDLERS)
 #undef LOAD_ROW_HANDLERS
 #undef LOAD_HANDLER
+	/* an operation then a jump on its result against a constant */
+#define JUMP_HANDLER(a, j, cond)                                               \
+op_J_##a##_##j: {                                                              \
+	u64 v = FUSE_VAL_##a(reg[pc->dst], pc);                                \
+	reg[pc->dst] = v;                                                      \
+	pc++;                                                                  \
+	u64 k = pc->imm;                                                       \
+	JUMP_IF(cond);                                                         \
+}
+#define JUMP_ROW_HANDLERS(a) FUSE_JUMPS_WITH(JUMP_HANDLER, a)
+	FUSE_OPS(JUMP_ROW_HANDLERS)
+#undef JUMP_ROW_HANDLERS
+#undef JUMP_HANDLER
 
 op_JA:
 	JUMP_IF(1);
