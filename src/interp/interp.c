@@ -81,8 +81,54 @@ enum {
 	/* an operation, then a jump on the register against a constant:
 	 * + FUSE_a * JUMP__COUNT + JUMP_j (r1 += 1; if r1 != 10 goto) */
 	INTERP_OP_FUSED_JUMP = INTERP_OP_FUSED_LOAD + 4 * FUSE__COUNT,
-	INTERP_OP__COUNT = INTERP_OP_FUSED_JUMP + FUSE__COUNT * 11,
+	/* a load or store at a constant offset inside the frame from r10:
+	 * + FRAME_x (see FRAME_OPS) */
+	INTERP_OP_FRAME = INTERP_OP_FUSED_JUMP + FUSE__COUNT * 11,
+	INTERP_OP__COUNT = INTERP_OP_FRAME + 15,
 };
+
+/*
+ * Frame accesses. r10 cannot be written, and each frame's r10 is the top
+ * of its 512 bytes of the run's stack, so an access at r10 + off with
+ * -512 <= off and off + size <= 0 is inside memory the run owns: it needs
+ * no check at all (the JIT does the same).
+ */
+#define FRAME_OPS(X)                                                           \
+	X(LDXB) X(LDXH) X(LDXW) X(LDXDW) X(LDXSB) X(LDXSH) X(LDXSW)            \
+	X(STB) X(STH) X(STW) X(STDW) X(STXB) X(STXH) X(STXW) X(STXDW)
+enum {
+#define FRAME_ENUM(op) FRAME_##op,
+	FRAME_OPS(FRAME_ENUM)
+#undef FRAME_ENUM
+	FRAME__COUNT,
+};
+_Static_assert(FRAME__COUNT == 15, "INTERP_OP__COUNT counts 15 frame ops");
+
+/* The frame variant of INSN, or -1: a load or store through r10 at an
+ * offset that stays inside the frame. */
+static int frame_index(enum bpfx_op op, const struct bpf_insn *insn)
+{
+	int idx, size, base;
+
+	switch (op) {
+#define FRAME_CASE(o)                                                          \
+	case BPFX_OP_##o:                                                      \
+		idx = FRAME_##o;                                               \
+		break;
+		FRAME_OPS(FRAME_CASE)
+#undef FRAME_CASE
+	default:
+		return -1;
+	}
+	size = BPF_SIZE(insn->code) == BPF_DW ? 8 :
+	       BPF_SIZE(insn->code) == BPF_W  ? 4 :
+	       BPF_SIZE(insn->code) == BPF_H  ? 2 : 1;
+	base = BPF_CLASS(insn->code) == BPF_LDX ? insn->src_reg : insn->dst_reg;
+	if (base != BPF_REG_10 || insn->off < -BPFX_STACK_SIZE ||
+	    insn->off + size > 0)
+		return -1;
+	return idx;
+}
 
 /* The 64-bit conditional jumps on a constant, with their conditions. */
 #define FUSE_JUMPS(X)                                                          \
@@ -278,7 +324,9 @@ int interp_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 		/* jumps and calls keep their offsets; gotol's is in imm */
 		if (r->op == BPFX_OP_JA32 || r->op == BPFX_OP_CALL_LOCAL)
 			d->off = insn->imm;
-		d->handler = interp_handlers[d->op];
+		int frame = frame_index(r->op, insn);
+		d->handler = interp_handlers[frame >= 0 ? INTERP_OP_FRAME + frame
+							: d->op];
 	}
 	fuse_pairs(ip, prog);
 	free(res);
@@ -525,6 +573,9 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 		FUSE_OPS(JUMP_ROW_LABELS)
 #undef JUMP_ROW_LABELS
 #undef JUMP_LABEL
+#define FRAME_LABEL(o) [INTERP_OP_FRAME + FRAME_##o] = &&op_FRAME_##o,
+		FRAME_OPS(FRAME_LABEL)
+#undef FRAME_LABEL
 	};
 	struct interp_state state_here, *outer_state = run ? run->engine_state : NULL;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
@@ -858,6 +909,38 @@ op_STXW: STORE(u32, 4, SRC);
 op_STXH: STORE(u16, 2, SRC);
 op_STXB: STORE(u8, 1, SRC);
 op_STXDW: STORE(u64, 8, SRC);
+
+	/* frame accesses: no check (see FRAME_OPS) */
+#define FRAME_LOAD(type, ext)                                                  \
+	do {                                                                   \
+		type v_;                                                       \
+		memcpy(&v_, (const void *)(uintptr_t)(SRC + (s64)pc->off),    \
+		       sizeof(v_));                                            \
+		DST = ext(v_);                                                 \
+		NEXT();                                                        \
+	} while (0)
+#define FRAME_STORE(type, value)                                               \
+	do {                                                                   \
+		type v_ = (type)(value);                                       \
+		memcpy((void *)(uintptr_t)(DST + (s64)pc->off), &v_,           \
+		       sizeof(v_));                                            \
+		NEXT();                                                        \
+	} while (0)
+op_FRAME_LDXB: FRAME_LOAD(u8, ZEXT);
+op_FRAME_LDXH: FRAME_LOAD(u16, ZEXT);
+op_FRAME_LDXW: FRAME_LOAD(u32, ZEXT);
+op_FRAME_LDXDW: FRAME_LOAD(u64, ZEXT);
+op_FRAME_LDXSB: FRAME_LOAD(u8, SEXT8);
+op_FRAME_LDXSH: FRAME_LOAD(u16, SEXT16);
+op_FRAME_LDXSW: FRAME_LOAD(u32, SEXT32);
+op_FRAME_STB: FRAME_STORE(u8, IMM);
+op_FRAME_STH: FRAME_STORE(u16, IMM);
+op_FRAME_STW: FRAME_STORE(u32, IMM);
+op_FRAME_STDW: FRAME_STORE(u64, IMM);
+op_FRAME_STXB: FRAME_STORE(u8, SRC);
+op_FRAME_STXH: FRAME_STORE(u16, SRC);
+op_FRAME_STXW: FRAME_STORE(u32, SRC);
+op_FRAME_STXDW: FRAME_STORE(u64, SRC);
 
 op_AADD32: ATOMIC_OP(u32, 4, __atomic_fetch_add, 0);
 op_AOR32: ATOMIC_OP(u32, 4, __atomic_fetch_or, 0);
