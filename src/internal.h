@@ -382,9 +382,6 @@ BPFX_HIDDEN int ctx_prepare(struct bpfx_program *prog,
 			    const struct bpfx_test_run_opts *opts,
 			    struct bpfx_run *run, struct run_ctx_state **state,
 			    u64 *r1);
-/* Resets the context for the next repeat (the kernel re-runs on the same
- * input). */
-BPFX_HIDDEN void ctx_reset(struct run_ctx_state *state, struct bpfx_run *run);
 /* Copies data_out / ctx_out back (sizes as the kernel reports them). */
 BPFX_HIDDEN int ctx_finish(struct run_ctx_state *state,
 			   struct bpfx_test_run_opts *opts, u64 retval);

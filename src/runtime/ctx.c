@@ -22,8 +22,9 @@
  *
  * The context struct and the packet are writable memory of the run; every
  * field a program reads is kept in the state as well, so what is copied
- * back, and what ctx_reset() restores before each repeat, never depends on
- * what a program wrote into pointer fields.
+ * back never depends on what a program wrote into pointer fields. As in
+ * the kernel, repeats run on the same context and packet: what one run
+ * changes, the next sees.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -83,7 +84,6 @@ struct run_ctx_state {
 	 * what is restored; data_out is out_head zero bytes then that */
 	u8 *pkt;
 	size_t pkt_len;
-	u8 *pkt_init;
 	bool pkt_writable;
 	size_t out_head;
 
@@ -99,9 +99,7 @@ struct run_ctx_state {
 	/* xdp: the packet area starts at hard_start; bpf_xdp_adjust_head
 	 * moves data (and the metadata before it) within it */
 	u8 *hard_start;
-	u8 *data_init;
 	u8 *data_end;
-	size_t meta_len_init;
 
 
 	/* skb and xdp fields the program cannot change */
@@ -574,9 +572,7 @@ static int xdp_prepare(struct run_ctx_state *st,
 	st->hard_start = st->low + CTX_PAGE;
 	meta = st->hard_start + headroom;
 	memcpy(meta, data_in, size);
-	st->data_init = meta + st->meta_len;
 	st->data_end = meta + size;
-	st->meta_len_init = st->meta_len;
 	st->pkt = meta;
 	st->pkt_len = size;
 	st->pkt_writable = true;
@@ -754,13 +750,6 @@ int ctx_prepare(struct bpfx_program *prog,
 		else
 			memcpy(st->ctx_init, st->ctx, st->ctx_size);
 	}
-	if (!err && st->pkt) {
-		st->pkt_init = malloc(st->pkt_len);
-		if (!st->pkt_init)
-			err = -ENOMEM;
-		else
-			memcpy(st->pkt_init, st->pkt, st->pkt_len);
-	}
 	if (err) {
 		ctx_free(st);
 		return err;
@@ -770,32 +759,6 @@ int ctx_prepare(struct bpfx_program *prog,
 	*state = st;
 	*r1 = (u64)(uintptr_t)st->ctx;
 	return 0;
-}
-
-void ctx_reset(struct run_ctx_state *st, struct bpfx_run *run)
-{
-	if (!st)
-		return;
-	if (st->kind == CTX_XDP) {
-		/* the headroom too: bpf_xdp_adjust_head may have exposed it */
-		size_t len = (size_t)(st->data_end - st->data_init) +
-			     st->meta_len_init;
-
-		memset(st->hard_start, 0, CTX_PAGE);
-		st->pkt = st->data_init - st->meta_len_init;
-		st->meta_len = st->meta_len_init;
-		memcpy(st->pkt, st->pkt_init, len);
-		memcpy(st->ctx, st->ctx_init, st->ctx_size);
-		xdp_sync(st, run);
-		run->ctx_state = st;
-		return;
-	}
-	if (st->ctx)
-		memcpy(st->ctx, st->ctx_init, st->ctx_size);
-	if (st->pkt)
-		memcpy(st->pkt, st->pkt_init, st->pkt_len);
-	set_regions(st, run);
-	run->ctx_state = st;
 }
 
 int ctx_finish(struct run_ctx_state *st, struct bpfx_test_run_opts *opts,
@@ -823,6 +786,5 @@ void ctx_free(struct run_ctx_state *st)
 	else
 		free(st->ctx);
 	free(st->ctx_init);
-	free(st->pkt_init);
 	free(st);
 }

@@ -308,9 +308,8 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 		return err;
 	}
 	u64 start = now_ns();
+	/* as the kernel: every repeat runs on the same context and packet */
 	for (int i = 0; i < repeat; i++) {
-		if (i)
-			ctx_reset(state, &run);
 		err = engine_run(&run, engine, r1, 0, &ret);
 		if (err)
 			break;
