@@ -331,6 +331,9 @@ static inline void *run_mem(struct bpfx_run *run, u64 addr, u64 size,
 		return (void *)(uintptr_t)addr;
 	return run_mem_slow(run, addr, size, acc);
 }
+/* The map at P if it is live: the running program's own maps are found
+ * without a lock, others (inner maps) in the registry. */
+BPFX_HIDDEN struct bpfx_map *run_map(struct bpfx_run *run, u64 p);
 /* Records the run's first error ("engine: insn N: ..."); returns -err. */
 BPFX_HIDDEN int run_fail(struct bpfx_run *run, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -6,7 +6,7 @@
  * time, so a program the verifier wrongly accepted is still stopped:
  * every pointer argument goes
  * through run_mem() for the size and access the helper's prototype
- * declares, every map argument through map_is_live() and a type check.
+ * declares, every map argument through run_map() and a type check.
  * A failed check is what the verifier would have rejected: the helper
  * calls run_fail() ("helper bpf_xxx: arg N: ...") and the engine stops the
  * program. Conditions the kernel reports at run time (a bad flag, a
@@ -632,12 +632,11 @@ static u64 bpf_snprintf(struct bpfx_run *run, u64 str, u64 str_size,
 static struct bpfx_map *helper_map(struct bpfx_run *run, u64 ptr,
 				   const char *helper, int argno)
 {
-	if (!map_is_live((const void *)(uintptr_t)ptr)) {
+	struct bpfx_map *map = run_map(run, ptr);
+	if (!map)
 		run_fail(run, -EINVAL, "helper %s: arg %d: %#llx is not a map",
 			 helper, argno, (unsigned long long)ptr);
-		return NULL;
-	}
-	return (struct bpfx_map *)(uintptr_t)ptr;
+	return map;
 }
 
 /* The element helpers a program may call on a map of this type, as the
@@ -750,10 +749,10 @@ static u64 bpf_map_delete_elem(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 struct bpfx_program *tail_call_target(struct bpfx_run *run, u64 map_ptr,
 				      u64 index)
 {
-	struct bpfx_map *map = (struct bpfx_map *)(uintptr_t)map_ptr;
+	struct bpfx_map *map = run_map(run, map_ptr);
 	struct bpfx_program *target;
 
-	if (!map_is_live(map)) {
+	if (!map) {
 		run_fail(run, -EINVAL,
 			 "helper bpf_tail_call: arg 2: %#llx is not a map",
 			 (unsigned long long)map_ptr);

@@ -166,7 +166,19 @@ void *run_mem_slow(struct bpfx_run *run, u64 addr, u64 size,
 	/* objects from bpf_obj_new: never cached, a drop ends them */
 	if (run->object_cnt && object_region_find(run, addr, size))
 		return (void *)(uintptr_t)addr;
-	struct bpfx_map *map = map_region_find(addr, size);
+	/* the program's own maps first: no lock; then the registry */
+	struct bpfx_map *map = NULL;
+	for (size_t i = 0; run->prog && i < run->prog->map_cnt; i++) {
+		struct bpfx_map *m = run->prog->maps[i];
+		u64 lo = (u64)(uintptr_t)m->mem;
+		if (m->mem && addr >= lo && addr - lo <= m->mem_size &&
+		    size <= m->mem_size - (addr - lo)) {
+			map = m;
+			break;
+		}
+	}
+	if (!map)
+		map = map_region_find(addr, size);
 	if (!map)
 		return NULL;
 	struct run_region r = {
@@ -178,6 +190,16 @@ void *run_mem_slow(struct bpfx_run *run, u64 addr, u64 size,
 		return NULL;
 	run->cached = r;
 	return (void *)(uintptr_t)addr;
+}
+
+struct bpfx_map *run_map(struct bpfx_run *run, u64 p)
+{
+	for (size_t i = 0; run->prog && i < run->prog->map_cnt; i++)
+		if ((u64)(uintptr_t)run->prog->maps[i] == p)
+			return run->prog->maps[i];
+	return map_is_live((const void *)(uintptr_t)p)
+		       ? (struct bpfx_map *)(uintptr_t)p
+		       : NULL;
 }
 
 int run_fail(struct bpfx_run *run, int err, const char *fmt, ...)
