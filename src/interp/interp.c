@@ -433,18 +433,19 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		DISPATCH();                                                    \
 	} while (0)
 
-/* The address of [addr, addr + size) if the run may access it: the frame
- * stack and the last readable / writable region that matched are checked
- * inline; anything else goes through run_mem_slow(), which refreshes the
- * windows. NULL if the access is not allowed. */
+/* The address of [addr, addr + size) if the run may access it: the last
+ * readable / writable region that matched, then the run's stack, are
+ * checked inline (accesses through r10 inside the frame never get here);
+ * anything else goes through run_mem_slow(), which refreshes the windows.
+ * NULL if the access is not allowed. */
 #define MEM(addr, size, acc)                                                   \
 	({                                                                     \
 		u64 a_ = (addr);                                               \
 		void *m_ = (void *)(uintptr_t)a_;                              \
-		if (__builtin_expect(a_ - stack_lo > STACK_BYTES - (size), 0) && \
-		    ((acc) == MEM_READ                                          \
+		if (((acc) == MEM_READ                                          \
 			     ? rd_len < (size) || a_ - rd_lo > rd_len - (size)   \
-			     : wr_len < (size) || a_ - wr_lo > wr_len - (size))) \
+			     : wr_len < (size) || a_ - wr_lo > wr_len - (size)) && \
+		    a_ - stack_lo > STACK_BYTES - (size))                      \
 			m_ = mem_window_miss(run, a_, size, acc, &rd_lo,       \
 					     &rd_len, &wr_lo, &wr_len);        \
 		m_;                                                            \
