@@ -210,6 +210,11 @@ struct bpfx_raw_run_opts {
 };
 BPFX_API int bpfx_run_raw(const void *insns, size_t insn_cnt,
 			  const struct bpfx_raw_run_opts *opts, uint64_t *r0);
+/* The same with a loaded program (its maps and global data resolved): r1 =
+ * opts->mem, r2 = opts->mem_len, whatever the program's type. */
+BPFX_API int bpfx_program__run_raw(struct bpfx_program *prog,
+				   const struct bpfx_raw_run_opts *opts,
+				   uint64_t *r0);
 
 #ifdef __cplusplus
 }

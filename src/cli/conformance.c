@@ -147,8 +147,7 @@ static int run_elf(const uint8_t *obj_bytes, size_t obj_len, int engine,
 		BPFX_OPTS(bpfx_raw_run_opts, run_opts,
 			  .engine = (enum bpfx_engine)engine, .mem = mem,
 			  .mem_len = mem_len);
-		err = bpfx_run_raw(bpfx_program__insns(prog),
-				   bpfx_program__insn_cnt(prog), &run_opts, r0);
+		err = bpfx_program__run_raw(prog, &run_opts, r0);
 	}
 	bpfx_object__close(obj);
 	return err;

@@ -351,6 +351,31 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 	return err;
 }
 
+/* Runs a prepared PROG with r1 = the memory of OPTS, r2 = its length;
+ * the memory is the run's packet too (LD_ABS/LD_IND). */
+static int run_on_mem(struct bpfx_program *prog,
+		      const struct bpfx_raw_run_opts *opts, u64 *r0)
+{
+	struct bpfx_run run;
+	int err = run_begin(&run, prog);
+	if (err)
+		return err;
+	u8 *mem = OPTS_GET(opts, mem, NULL);
+	size_t len = OPTS_GET(opts, mem_len, 0);
+	if (mem && len) {
+		run.extra = (struct run_region){ (u64)(uintptr_t)mem,
+						 (u64)(uintptr_t)mem + len,
+						 true };
+		run.pkt = run.extra;
+	}
+	err = engine_run(&run, OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT),
+			 (u64)(uintptr_t)mem, len, r0);
+	if (err)
+		pr_warn("%s", run.errmsg);
+	run_end(&run);
+	return err;
+}
+
 int bpfx_run_raw(const void *insns, size_t insn_cnt,
 		 const struct bpfx_raw_run_opts *opts, u64 *r0)
 {
@@ -375,27 +400,20 @@ int bpfx_run_raw(const void *insns, size_t insn_cnt,
 	if ((engine == BPFX_ENGINE_JIT || engine == BPFX_ENGINE_DEFAULT) &&
 	    jit_prepare(&prog, err_msg, sizeof(err_msg)))
 		pr_info("raw: jit: %s; running on the interpreter", err_msg);
-
-	struct bpfx_run run;
-	err = run_begin(&run, &prog);
-	if (err) {
-		jit_free(&prog);
-		interp_free(&prog);
-		return err;
-	}
-	u8 *mem = OPTS_GET(opts, mem, NULL);
-	size_t len = OPTS_GET(opts, mem_len, 0);
-	if (mem && len) {
-		run.extra = (struct run_region){ (u64)(uintptr_t)mem,
-						 (u64)(uintptr_t)mem + len,
-						 true };
-		run.pkt = run.extra;
-	}
-	err = engine_run(&run, engine, (u64)(uintptr_t)mem, len, r0);
-	if (err)
-		pr_warn("%s", run.errmsg);
-	run_end(&run);
+	err = run_on_mem(&prog, opts, r0);
 	jit_free(&prog);
 	interp_free(&prog);
 	return err;
+}
+
+int bpfx_program__run_raw(struct bpfx_program *prog,
+			  const struct bpfx_raw_run_opts *opts, uint64_t *r0)
+{
+	if (!prog || !r0 || !opts_valid(opts, sizeof(*opts)))
+		return -EINVAL;
+	if (!prog->loaded || !prog->interp) {
+		pr_warn("run: program %s is not loaded", prog->name);
+		return -EINVAL;
+	}
+	return run_on_mem(prog, opts, r0);
 }

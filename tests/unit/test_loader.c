@@ -1082,8 +1082,41 @@ static void test_open_opts(void)
 	bpfx_object__close(obj);
 }
 
+/* An object with no entry sections (plain clang output, as the conformance
+ * suite's ELF tests) offers its global .text functions; run on a buffer,
+ * its global data is there. */
+static void test_text_entry_run_raw(void)
+{
+	const char *path = compile("text_entry",
+		"int counter = 5;\n"
+		"static const int table[4] = { 10, 20, 30, 40 };\n"
+		"int entry(unsigned char *mem, unsigned long len)\n"
+		"{ counter += mem[0]; return counter + table[mem[1] & 3]; }\n");
+	if (!path)
+		return;
+	struct bpfx_object *obj = bpfx_object__open_file(path, NULL);
+	CHECK(obj != NULL);
+	if (!obj)
+		return;
+	struct bpfx_program *prog = bpfx_object__find_program_by_name(obj, "entry");
+	CHECK(prog != NULL);
+	if (prog && bpfx_program__load(prog) == 0) {
+		unsigned char mem[2] = { 3, 2 };
+		uint64_t r0 = 0;
+		BPFX_OPTS(bpfx_raw_run_opts, opts, .mem = mem, .mem_len = 2);
+		CHECK_EQ(bpfx_program__run_raw(prog, &opts, &r0), 0);
+		CHECK_EQ(r0, 38); /* 5 + 3 + table[2] */
+		CHECK_EQ(bpfx_program__run_raw(prog, &opts, &r0), 0);
+		CHECK_EQ(r0, 41); /* the global kept its value */
+	} else {
+		CHECK(!"load");
+	}
+	bpfx_object__close(obj);
+}
+
 TEST_MAIN(TEST(test_section_table), TEST(test_programs),
 	  TEST(test_program_load_alone), TEST(test_maps),
 	  TEST(test_legacy_maps), TEST(test_same_section),
 	  TEST(test_load_errors), TEST(test_open_opts),
-	  TEST(test_bad_code), TEST(test_bad_elf))
+	  TEST(test_bad_code), TEST(test_bad_elf),
+	  TEST(test_text_entry_run_raw))
