@@ -101,6 +101,10 @@ BPFX_HIDDEN int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
  * it takes (2 for lddw). */
 BPFX_HIDDEN int isa_disasm(const struct bpf_insn *insns, size_t idx,
 			   size_t cnt, char *buf, size_t buf_sz);
+/* A number as the assembler reads it: decimal or 0x hex, optional sign,
+ * the whole string; *has_sign (may be NULL) tells whether a sign was
+ * written. */
+BPFX_HIDDEN bool isa_parse_number(const char *s, s64 *val, bool *has_sign);
 /* Assembles the BPF conformance suite's syntax ("mov %r0, 1", "exit").
  * Returns 0 with *out malloc'ed, or -EINVAL with "line N: reason" in err. */
 BPFX_HIDDEN int isa_assemble(const char *text, struct bpf_insn **out,

@@ -96,28 +96,24 @@ static void append(char **text, const char *line)
 	*text = t;
 }
 
+/* A result or memory word: the assembler's number syntax, blanks around. */
 static bool parse_u64(const char *s, u64 *v)
 {
+	char buf[64];
+	s64 x;
+
 	while (isspace((unsigned char)*s))
 		s++;
-	bool neg = *s == '-';
-	if (*s == '-' || *s == '+')
-		s++;
-	int base = 10;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!isxdigit((unsigned char)*s))
+	size_t n = strlen(s);
+	while (n && isspace((unsigned char)s[n - 1]))
+		n--;
+	if (n >= sizeof(buf))
 		return false;
-	char *end;
-	errno = 0;
-	unsigned long long x = strtoull(s, &end, base);
-	while (isspace((unsigned char)*end))
-		end++;
-	if (errno || *end)
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	if (!isa_parse_number(buf, &x, NULL))
 		return false;
-	*v = neg ? 0 - (u64)x : (u64)x;
+	*v = (u64)x;
 	return true;
 }
 

@@ -161,8 +161,7 @@ asm_fail(struct assembler *as, const char *fmt, ...)
 		snprintf(as->err, as->err_sz, "line %d: %s", as->line, msg);
 }
 
-/* Decimal or 0x hex, optional sign; the whole string must be the number. */
-static bool parse_number(const char *s, s64 *val, bool *has_sign)
+bool isa_parse_number(const char *s, s64 *val, bool *has_sign)
 {
 	bool neg = false;
 	if (has_sign)
@@ -226,7 +225,7 @@ static int parse_mem(struct assembler *as, const char *s, struct operand *o)
 	o->num = 0;
 	if (sign) {
 		bool has_sign;
-		if (!parse_number(sign, &o->num, &has_sign))
+		if (!isa_parse_number(sign, &o->num, &has_sign))
 			return ASM_FAIL(as, "bad offset in '%s'", s);
 		*sign = 0;
 	}
@@ -263,10 +262,10 @@ static int parse_pseudo(struct assembler *as, const char *s, struct operand *o)
 	if (o->pseudo == BPF_PSEUDO_FUNC && is_symbol(inner) &&
 	    strlen(inner) < sizeof(o->sym))
 		strcpy(o->sym, inner); /* func(label) */
-	else if (!parse_number(inner, &o->num, NULL))
+	else if (!isa_parse_number(inner, &o->num, NULL))
 		return ASM_FAIL(as, "bad number '%s' in '%s'", inner, s);
 	o->extra = 0;
-	if (close[1] && !parse_number(close + 1, &o->extra, NULL))
+	if (close[1] && !isa_parse_number(close + 1, &o->extra, NULL))
 		return ASM_FAIL(as, "bad offset in '%s'", s);
 	o->kind = OPND_PSEUDO;
 	return 0;
@@ -284,7 +283,7 @@ static int parse_operand(struct assembler *as, const char *s,
 		o->kind = OPND_REG;
 		return 0;
 	}
-	if (parse_number(s, &o->num, &o->signed_)) {
+	if (isa_parse_number(s, &o->num, &o->signed_)) {
 		o->kind = OPND_NUM;
 		return 0;
 	}
@@ -752,7 +751,7 @@ static int assemble_line(struct assembler *as, char *text, bool final)
 	if (!strcmp(mnem_buf, ".insn")) {
 		s64 v;
 		struct bpf_insn insn;
-		if (n != 1 || !parse_number(words[0], &v, NULL))
+		if (n != 1 || !isa_parse_number(words[0], &v, NULL))
 			return ASM_FAIL(as, "bad operands for '.insn'");
 		u64 raw = (u64)v;
 		memcpy(&insn, &raw, sizeof(insn));
