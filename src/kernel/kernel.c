@@ -712,6 +712,66 @@ static u32 prog_flags(const struct bpfx_program *prog)
 	return flags;
 }
 
+/* Programs that name a kernel function or tracepoint in their section
+ * (fentry/NAME, tp_btf/NAME, lsm/NAME, iter/NAME, ...) load with the BTF id
+ * of that target in vmlinux, found the way libbpf finds it. Loading does not
+ * attach: the kernel engine never attaches. Returns 0 when the program needs
+ * no target, the id when found, or a negative errno with a warning. */
+static int attach_btf_id(const struct bpfx_program *prog)
+{
+	static const struct {
+		const char *prefix, *target_prefix;
+		int kind;
+	} targets[] = {
+		{ "fentry/", "", BTF_KIND_FUNC },
+		{ "fentry.s/", "", BTF_KIND_FUNC },
+		{ "fexit/", "", BTF_KIND_FUNC },
+		{ "fexit.s/", "", BTF_KIND_FUNC },
+		{ "fmod_ret/", "", BTF_KIND_FUNC },
+		{ "fmod_ret.s/", "", BTF_KIND_FUNC },
+		{ "tp_btf/", "btf_trace_", BTF_KIND_TYPEDEF },
+		{ "lsm/", "bpf_lsm_", BTF_KIND_FUNC },
+		{ "lsm.s/", "bpf_lsm_", BTF_KIND_FUNC },
+		{ "lsm_cgroup/", "bpf_lsm_", BTF_KIND_FUNC },
+		{ "iter/", "bpf_iter_", BTF_KIND_FUNC },
+		{ "iter.s/", "bpf_iter_", BTF_KIND_FUNC },
+	};
+	const char *sec = prog->sec_name ? prog->sec_name : "";
+	char name[256];
+	int id;
+
+	if (prog->type != BPF_PROG_TYPE_TRACING &&
+	    prog->type != BPF_PROG_TYPE_LSM && prog->type != BPF_PROG_TYPE_EXT)
+		return 0;
+	if (sec[0] == '?')
+		sec++;
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		size_t len = strlen(targets[i].prefix);
+
+		if (strncmp(sec, targets[i].prefix, len))
+			continue;
+		if (snprintf(name, sizeof(name), "%s%s",
+			     targets[i].target_prefix, sec + len) >=
+		    (int)sizeof(name))
+			break;
+		pthread_once(&vmlinux_once, load_vmlinux_btf);
+		id = vmlinux_btf ? btf__find_by_name_kind(vmlinux_btf, name,
+							  targets[i].kind)
+				 : -ENOENT;
+		if (id <= 0) {
+			pr_warn("kernel: %s: section %s: attach target %s is "
+				"not in the kernel's BTF", prog->name,
+				prog->sec_name, name);
+			return -ENOENT;
+		}
+		return id;
+	}
+	pr_warn("kernel: %s: section %s: the kernel engine cannot name this "
+		"program's attach target (freplace and raw BTF ids are not "
+		"supported)", prog->name, prog->sec_name);
+	return -EOPNOTSUPP;
+}
+
 static int prog_load_attempt(struct bpfx_program *prog, union bpf_attr *attr,
 			     struct session *s)
 {
@@ -739,8 +799,13 @@ static int prog_load_attempt(struct bpfx_program *prog, union bpf_attr *attr,
 		fd = (int)sys_bpf(BPF_PROG_LOAD, attr);
 		if (fd >= 0) /* accepted with a log: keep it */
 			return fd;
-		log_kernel_text("verifier rejected it", prog->name, s->log,
-				err);
+		if (s->log[0])
+			log_kernel_text("verifier rejected it", prog->name,
+					s->log, err);
+		else /* refused before the verifier ran: permissions, type */
+			pr_warn("kernel: %s: the kernel refused to load it "
+				"before verifying it (%s)", prog->name,
+				strerror(err));
 	} else {
 		pr_warn("kernel: %s: rejected (%s)", prog->name, strerror(err));
 	}
@@ -809,6 +874,11 @@ static int load_prog(struct session *s, struct bpfx_program *prog, int *fd_out)
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = prog->type;
 	attr.expected_attach_type = prog->expected_attach_type;
+	err = attach_btf_id(prog);
+	if (err < 0)
+		goto out;
+	attr.attach_btf_id = (u32)err;
+	err = 0;
 	attr.insns = ptr_to_u64(insns);
 	attr.insn_cnt = (u32)prog->insn_cnt;
 	attr.license = ptr_to_u64(prog->obj->license);
