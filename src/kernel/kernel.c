@@ -580,9 +580,97 @@ static struct kernel_map *session_map(struct session *s, struct bpfx_map *map)
 	return NULL;
 }
 
+static int create_map(struct session *s, struct bpfx_map *map, int *fd_out);
+
+/* Records FD (of MAP, or NULL for a template) in the session, which closes
+ * it; closes it itself when it cannot. */
+static int session_add_map(struct session *s, struct bpfx_map *map, int fd)
+{
+	struct kernel_map *list;
+
+	list = realloc(s->maps, (s->map_cnt + 1) * sizeof(*list));
+	if (!list) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->maps = list;
+	s->maps[s->map_cnt++] = (struct kernel_map){ map, fd, false };
+	return 0;
+}
+
+/* A map-in-map is created with a template of its inner maps: the inner
+ * definition the object gave (the session closes it with the maps), else
+ * the first inner map it holds. Returns the template's fd. */
+static int create_inner_template(struct session *s, struct bpfx_map *map)
+{
+	const struct bpfx_map *tmpl = map->inner_map;
+	union bpf_attr attr;
+	int fd, err;
+
+	if (!tmpl || map_type_is_map_in_map(tmpl->type)) {
+		pr_warn("kernel: map %s: no inner map definition to create it "
+			"with", map->name);
+		return -EINVAL;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = tmpl->type;
+	attr.key_size = tmpl->key_size;
+	attr.value_size = tmpl->value_size;
+	attr.max_entries = MAX(tmpl->max_entries, 1u);
+	attr.map_flags = tmpl->map_flags;
+	fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("kernel: map %s: cannot create its inner map template "
+			"(%s map, key %u, value %u): %s", map->name,
+			map_type_name(tmpl->type), tmpl->key_size,
+			tmpl->value_size, strerror(-err));
+		return err;
+	}
+	/* kept with the session's maps (closed with them), never pulled */
+	err = session_add_map(s, NULL, fd);
+	return err ? err : fd;
+}
+
+/* Fills a kernel map-in-map with kernel copies of the inner maps its bpfx
+ * slots hold (bpfx keeps inner maps by bpfx fd). */
+static int push_inner_maps(struct session *s, struct bpfx_map *map, int fd)
+{
+	u8 *key = calloc(1, map->key_size + 1), *next = calloc(1, map->key_size + 1);
+	bool have = false;
+	int err = key && next ? 0 : -ENOMEM;
+
+	while (!err && !map->ops->get_next_key(map, have ? key : NULL, next)) {
+		struct bpfx_map *inner;
+		u32 bfd;
+		int kfd;
+
+		memcpy(key, next, map->key_size);
+		have = true;
+		if (map->ops->lookup_copy(map, key, &bfd))
+			continue;
+		inner = fd_lookup((int)bfd, FD_MAP);
+		if (!inner) {
+			pr_warn("kernel: map %s: a slot holds fd %u, which is no "
+				"longer a map", map->name, bfd);
+			err = -EBADF;
+			break;
+		}
+		err = create_map(s, inner, &kfd);
+		if (!err)
+			err = kmap_update(fd, key, &kfd, BPF_ANY);
+		if (err)
+			pr_warn("kernel: map %s: cannot fill a slot with map %s: "
+				"%s", map->name, inner->name, strerror(-err));
+	}
+	free(key);
+	free(next);
+	return err;
+}
+
 static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 {
-	struct kernel_map *km = session_map(s, map), *list;
+	struct kernel_map *km = session_map(s, map);
 	char name[KERNEL_NAME_LEN];
 	union bpf_attr attr;
 	int fd, btf_fd, err;
@@ -591,20 +679,10 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 		*fd_out = km->fd;
 		return 0;
 	}
-	if (map->type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
-	    map->type == BPF_MAP_TYPE_HASH_OF_MAPS) {
-		pr_warn("kernel: map %s: map-in-map is not supported by the "
-			"kernel engine yet", map->name);
-		return -EOPNOTSUPP;
-	}
 	if (!map->ops) {
 		pr_warn("kernel: map %s: not created by bpfx", map->name);
 		return -EINVAL;
 	}
-	list = realloc(s->maps, (s->map_cnt + 1) * sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	s->maps = list;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.map_type = map->type;
@@ -621,6 +699,12 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 		kernel_name(map->name, name);
 	}
 	memcpy(attr.map_name, name, sizeof(attr.map_name));
+	if (map_type_is_map_in_map(map->type)) {
+		err = create_inner_template(s, map);
+		if (err < 0)
+			return err;
+		attr.inner_map_fd = (u32)err;
+	}
 	btf_fd = btf_fd_of(s, map->obj);
 	if (btf_fd >= 0 && map->btf_value_type_id) {
 		attr.btf_fd = btf_fd;
@@ -644,9 +728,15 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 			map->max_entries, map->map_flags, strerror(-err));
 		return err;
 	}
-	s->maps[s->map_cnt++] = (struct kernel_map){ map, fd, false };
-	if (map->type != BPF_MAP_TYPE_PROG_ARRAY &&
-	    map->type != BPF_MAP_TYPE_RINGBUF) {
+	err = session_add_map(s, map, fd);
+	if (err)
+		return err;
+	if (map_type_is_map_in_map(map->type)) {
+		err = push_inner_maps(s, map, fd);
+		if (err)
+			return err;
+	} else if (map->type != BPF_MAP_TYPE_PROG_ARRAY &&
+		   map->type != BPF_MAP_TYPE_RINGBUF) {
 		err = push_contents(s, map, fd);
 		if (err)
 			return err;
@@ -1166,7 +1256,7 @@ int kernel_test_run(struct bpfx_program *prog, struct bpfx_test_run_opts *opts)
 		opts->ctx_size_out = attr.test.ctx_size_in;
 	}
 	for (size_t i = 0; i < s.map_cnt; i++) {
-		int e = pull_map(&s, &s.maps[i]);
+		int e = s.maps[i].map ? pull_map(&s, &s.maps[i]) : 0;
 
 		if (e && !err)
 			err = e;

@@ -816,6 +816,13 @@ void mark_ptr_not_null(struct venv *env, u32 id, bool is_null)
 				ref = r->ref_obj_id;
 			if (is_null) {
 				reg_mark_known(r, 0);
+			} else if (r->type == PTR_TO_MAP_VALUE && r->map &&
+				   map_type_is_map_in_map(r->map->type)) {
+				/* a map-in-map's value is an inner map, as
+				 * the inner definition describes it */
+				r->type = CONST_PTR_TO_MAP;
+				r->map = r->map->inner_map;
+				r->flags &= ~VREG_MAYBE_NULL;
 			} else {
 				r->flags &= ~VREG_MAYBE_NULL;
 			}
