@@ -195,7 +195,7 @@ static int run_case(const char *obj_path, const struct test_case *t,
 		return -1;
 	}
 	struct bpfx_program *prog = bpfx_object__find_program_by_name(obj, t->prog);
-	int err = prog ? bpfx_program__load(prog) : -ENOENT;
+	int err = prog ? bpfx_program__load(prog) : -ENOENT, load_err = err;
 	BPFX_OPTS(bpfx_test_run_opts, opts, .data_in = t->data_len ? t->data : NULL,
 		  .data_size_in = (uint32_t)t->data_len,
 		  .data_out = t->data_len ? data_out : NULL,
@@ -208,6 +208,24 @@ static int run_case(const char *obj_path, const struct test_case *t,
 	if (!err)
 		err = bpfx_program__test_run(prog, &opts);
 	bool kernel = engine == BPFX_ENGINE_KERNEL;
+	/* what bpfx refuses never reaches the kernel's test_run: the
+	 * kernel's own verifier gives its verdict on the same linked program */
+	if (kernel && load_err && prog && (t->error[0] || t->kernel_accept)) {
+		BPFX_OPTS(bpfx_verify_opts, vopts, .engine = BPFX_ENGINE_KERNEL);
+		int kerr = bpfx_program__verify(prog, &vopts);
+
+		if (t->kernel_accept && kerr) {
+			fprintf(stderr, "%s: the kernel was expected to accept it "
+				"(kernel=accept): %s\n%s", where, strerror(-kerr),
+				log_buf);
+			failed = 1;
+		} else if (!t->kernel_accept && !kerr) {
+			fprintf(stderr, "%s: bpfx rejects it (%s) but the kernel's "
+				"verifier accepts it\n", where, t->error);
+			failed = 1;
+		}
+		goto out;
+	}
 	if (kernel && t->kernel_reject) {
 		if (!err) {
 			fprintf(stderr, "%s: the kernel was expected to reject "

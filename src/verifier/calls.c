@@ -257,7 +257,8 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 				int spi = (-b - 1) / 8;
 				u8 *bytes = fr->slots[spi].stype;
 
-				if (bytes[0] == STACK_SPILL)
+				if (bytes[0] == STACK_SPILL ||
+				    bytes[0] == STACK_ITER)
 					memset(bytes, STACK_MISC, 8);
 				bytes[b + 8 * (spi + 1)] = STACK_MISC;
 			}
@@ -717,6 +718,8 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
 	if (st->lock_id)
 		return verr(env, -EINVAL,
 			    "function calls are not allowed while holding a lock");
+	if (is_iter_kfunc(env, insn))
+		return check_iter_kfunc(env, insn, idx);
 	if (!strcmp(name, "bpf_rcu_read_lock")) {
 		st->rcu_depth++;
 	} else if (!strcmp(name, "bpf_rcu_read_unlock")) {

@@ -123,7 +123,7 @@ static void log_reg(struct venv *env, char *out, size_t sz,
 		FIELD(r->umin, "umin=%llu", (unsigned long long)r->umin);
 		FIELD(r->umax != UINT64_MAX, "umax=%llu",
 		      (unsigned long long)r->umax);
-		FIELD(r->var_off.mask != ~0ULL, "var_off=(%#llx; %#llx)",
+		FIELD(r->var_off.mask != ~0ULL, "var_off=(0x%llx; 0x%llx)",
 		      (unsigned long long)r->var_off.value,
 		      (unsigned long long)r->var_off.mask);
 		if (n < sz)
@@ -148,7 +148,7 @@ static void log_reg(struct venv *env, char *out, size_t sz,
 	FIELD(r->type == PTR_TO_PACKET || r->type == PTR_TO_PACKET_META,
 	      "r=%d", r->range);
 	FIELD(r->type == PTR_TO_MEM, "sz=%u", r->mem_size);
-	FIELD(!tnum_is_const(r->var_off), "var_off=(%#llx; %#llx)",
+	FIELD(!tnum_is_const(r->var_off), "var_off=(0x%llx; 0x%llx)",
 	      (unsigned long long)r->var_off.value,
 	      (unsigned long long)r->var_off.mask);
 #undef FIELD
@@ -178,6 +178,18 @@ static void log_state(struct venv *env, const struct vstate *st)
 			char kinds[9];
 			bool any = false;
 
+			if (t[0] == STACK_ITER) {
+				const struct vslot *sl = &fr->slots[k];
+
+				n += snprintf(line + n, sizeof(line) - n,
+					      " fp%d=iter_num(ref_id=%u,state=%s,depth=%u)",
+					      -8 * (k + 1), sl->iter_ref,
+					      sl->iter_state == ITER_ACTIVE
+						      ? "active"
+						      : "drained",
+					      sl->iter_depth);
+				continue;
+			}
 			if (t[0] == STACK_SPILL) {
 				log_reg(env, r, sizeof(r), &fr->slots[k].spill);
 				n += snprintf(line + n, sizeof(line) - n,
@@ -574,8 +586,20 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 		if (cmp == EXACT) {
 			if (memcmp(ot, ct, 8))
 				return false;
+			if (ot[0] == STACK_ITER &&
+			    (os->iter_state != cs->iter_state ||
+			     !check_ids(m, os->iter_ref, cs->iter_ref)))
+				return false;
 			if (ot[0] == STACK_SPILL &&
 			    !regs_exact(&os->spill, &cs->spill, m))
+				return false;
+			continue;
+		}
+		if (ot[0] == STACK_ITER) {
+			/* the depth is left out: it differs every iteration */
+			if (ct[0] != STACK_ITER ||
+			    os->iter_state != cs->iter_state ||
+			    !check_ids(m, os->iter_ref, cs->iter_ref))
 				return false;
 			continue;
 		}
@@ -602,6 +626,8 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 			if (o == STACK_INVALID)
 				continue;
 			if (c == STACK_INVALID)
+				return false;
+			if (c == STACK_ITER)
 				return false;
 			if (o == STACK_MISC) {
 				if (c == STACK_SPILL &&
@@ -677,7 +703,9 @@ static int is_state_visited(struct venv *env, int insn)
 	bool callback_entry = cur->callback_entry ||
 			      (fr->is_callback &&
 			       (u32)insn == env->sub[fr->subprog].start);
-	bool force = is_callback_call(&env->insns[insn]) || callback_entry;
+	bool iter_next = is_iter_next_insn(env, insn);
+	bool force = is_callback_call(&env->insns[insn]) || callback_entry ||
+		     iter_next;
 	bool add = force;
 	u32 states_cnt = 0;
 	int err;
@@ -690,11 +718,20 @@ static int is_state_visited(struct venv *env, int insn)
 		add = true;
 	for (link = &env->expl[insn]; (e = *link);) {
 		states_cnt++;
+		if (iter_next) {
+			/* an iteration whose state an earlier one covers,
+			 * finished or not: the loop has converged */
+			if (states_equal(env, e->st, cur, insn, RANGE_WITHIN) &&
+			    iter_next_active(env, cur, insn))
+				goto hit;
+			goto miss;
+		}
 		if (e->st->branches) {
 			if (callback_entry &&
 			    states_equal(env, e->st, cur, insn, RANGE_WITHIN))
 				goto hit;
-			if (states_equal(env, e->st, cur, insn, EXACT)) {
+			if (states_equal(env, e->st, cur, insn, EXACT) &&
+			    !iter_depths_differ(e->st, cur)) {
 				log_source_line(env, insn);
 				vlog(env, "cur state: ");
 				log_state(env, cur);
@@ -710,7 +747,9 @@ static int is_state_visited(struct venv *env, int insn)
 				add = false;
 			goto miss;
 		}
-		if (states_equal(env, e->st, cur, insn, NOT_EXACT))
+		if (states_equal(env, e->st, cur, insn,
+				 state_in_iter_body(e->st) ? RANGE_WITHIN
+							   : NOT_EXACT))
 			goto hit;
 miss:
 		if (add)
@@ -991,7 +1030,8 @@ static void stack_write_byte(struct vframe *fr, int off, u8 type)
 {
 	int spi = (-off - 1) / 8;
 
-	if (fr->slots[spi].stype[0] == STACK_SPILL)
+	if (fr->slots[spi].stype[0] == STACK_SPILL ||
+	    fr->slots[spi].stype[0] == STACK_ITER)
 		memset(fr->slots[spi].stype, STACK_MISC, 8);
 	*stack_byte(fr, off) = type;
 }
@@ -1026,13 +1066,20 @@ static int check_stack_access(struct venv *env, int regno,
 
 	stack_frame_bytes(env, reg, &fr);
 	if (!tnum_is_const(reg->var_off)) {
-		lo = reg->smin + reg->off + off;
-		hi = reg->smax + reg->off + off;
-		if (reg->smin == INT64_MIN || reg->smax == INT64_MAX ||
-		    lo < -MAX_BPF_STACK || hi + size > 0)
+		/* the kernel's BPF_MAX_VAR_OFF */
+		if (reg->smax >= (1LL << 29) || reg->smin <= -(1LL << 29))
 			return verr(env, 0,
 				    "invalid unbounded variable-offset%s stack R%d",
 				    write ? " write to" : " read from", regno);
+		lo = reg->smin + reg->off + off;
+		hi = reg->smax + reg->off + off;
+		if (lo < -MAX_BPF_STACK || hi + size > 0)
+			return verr(env, 0,
+				    "invalid variable-offset%s stack R%d var_off=(0x%llx; 0x%llx) off=%d size=%d",
+				    write ? " write to" : " read from", regno,
+				    (unsigned long long)reg->var_off.value,
+				    (unsigned long long)reg->var_off.mask,
+				    reg->off + off, size);
 		if (write && (err = frame_reserve(fr, (int)((-lo + 7) / 8))))
 			return err;
 		for (s64 b = lo; b < hi + size; b++) {
@@ -1042,7 +1089,7 @@ static int check_stack_access(struct venv *env, int regno,
 					      b + 8 * ((-b - 1) / 8 + 1)) ==
 				   STACK_INVALID) {
 				return verr(env, 0,
-					    "invalid variable-offset read from stack R%d var_off=(%#llx; %#llx) off=%d size=%d",
+					    "invalid variable-offset read from stack R%d var_off=(0x%llx; 0x%llx) off=%d size=%d",
 					    regno,
 					    (unsigned long long)reg->var_off.value,
 					    (unsigned long long)reg->var_off.mask,
@@ -1257,7 +1304,7 @@ static int check_alloc_access(struct venv *env, int regno,
 
 	if (!tnum_is_const(reg->var_off)) {
 		char tn[48];
-		snprintf(tn, sizeof(tn), "(%#llx; %#llx)",
+		snprintf(tn, sizeof(tn), "(0x%llx; 0x%llx)",
 			 (unsigned long long)reg->var_off.value,
 			 (unsigned long long)reg->var_off.mask);
 		return verr(env, 0,
@@ -1362,7 +1409,8 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		break;
 	case PTR_TO_MEM:
 		if (write && (reg.flags & VREG_RDONLY))
-			return verr(env, 0, "cannot write into rdonly_mem");
+			return verr(env, 0, "R%d cannot write into rdonly_mem",
+				    regno);
 		err = check_region(env, regno, &reg, off, size, reg.mem_size,
 				   "mem");
 		break;
@@ -2593,6 +2641,74 @@ static void mark_prune_points(struct venv *env)
 		env->prune_point[env->sub[s].start] = 1;
 }
 
+/* Every instruction must be reachable from the entry or the exception
+ * callback, as the kernel's check_cfg() demands ("unreachable insn N");
+ * a bpf-to-bpf call and a function pointer (ld_imm64 src 4) lead to their
+ * target too. */
+static int check_reachable(struct venv *env)
+{
+	u8 *seen = calloc(env->cnt, 1);
+	int *stack = calloc(env->cnt + 1, sizeof(int));
+	int sp = 0, err = 0;
+
+	if (!seen || !stack) {
+		err = -ENOMEM;
+		goto out;
+	}
+	stack[sp++] = 0;
+	seen[0] = 1;
+	if (env->prog->exception_cb_insn &&
+	    env->prog->exception_cb_insn < env->cnt) {
+		stack[sp++] = (int)env->prog->exception_cb_insn;
+		seen[env->prog->exception_cb_insn] = 1;
+	}
+	while (sp) {
+		int i = stack[--sp], succ[2], n = 0;
+		const struct bpf_insn *in = &env->insns[i];
+		u8 cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+
+		if (in->code == (BPF_LD | BPF_IMM | BPF_DW)) {
+			succ[n++] = i + 2;
+			if (in->src_reg == BPF_PSEUDO_FUNC)
+				succ[n++] = i + 1 + in->imm;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op == BPF_EXIT) {
+			n = 0;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op == BPF_CALL) {
+			succ[n++] = i + 1;
+			if (in->src_reg == BPF_PSEUDO_CALL)
+				succ[n++] = i + 1 + in->imm;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op == BPF_JA) {
+			succ[n++] = jmp_target(in, i);
+		} else if (cls == BPF_JMP || cls == BPF_JMP32) {
+			succ[n++] = i + 1;
+			succ[n++] = jmp_target(in, i);
+		} else {
+			succ[n++] = i + 1;
+		}
+		for (int k = 0; k < n; k++)
+			if (succ[k] >= 0 && (size_t)succ[k] < env->cnt &&
+			    !seen[succ[k]]) {
+				seen[succ[k]] = 1;
+				stack[sp++] = succ[k];
+			}
+	}
+	for (size_t i = 0; i < env->cnt; i++) {
+		if (!seen[i])
+			err = verr(env, -EINVAL, "unreachable insn %zu", i);
+		if (err)
+			break;
+		if (env->insns[i].code == (BPF_LD | BPF_IMM | BPF_DW))
+			i++;
+	}
+out:
+	free(seen);
+	free(stack);
+	return err;
+}
+
 static void free_explored(struct venv *env)
 {
 	for (size_t i = 0; env->expl && i < env->cnt; i++) {
@@ -2718,6 +2834,8 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 		goto out;
 	}
 	ret = find_subprogs(&env);
+	if (!ret)
+		ret = check_reachable(&env);
 	if (ret)
 		goto out;
 	compute_liveness(&env);

@@ -105,7 +105,14 @@ bool scalar_within(const struct vreg *old, const struct vreg *cur);
 void reg_fmt(const struct vreg *r, char *buf, size_t sz);
 
 /* ---- stack and frames ---- */
-enum stack_byte { STACK_INVALID = 0, STACK_MISC, STACK_ZERO, STACK_SPILL };
+enum stack_byte {
+	STACK_INVALID = 0,
+	STACK_MISC,
+	STACK_ZERO,
+	STACK_SPILL,
+	STACK_ITER, /* all 8 bytes: an open-coded iterator (iter.c) */
+};
+enum iter_state { ITER_NONE_STATE = 0, ITER_ACTIVE, ITER_DRAINED };
 #define MAX_BPF_STACK 512
 #define SLOTS (MAX_BPF_STACK / 8)
 
@@ -113,6 +120,11 @@ enum stack_byte { STACK_INVALID = 0, STACK_MISC, STACK_ZERO, STACK_SPILL };
 struct vslot {
 	u8 stype[8];       /* byte b is fp-8*(spi+1)+b */
 	struct vreg spill; /* STACK_SPILL: the register spilled */
+	/* STACK_ITER: its reference, state and loop depth (the depth tells
+	 * iterations apart; states compare without it) */
+	u32 iter_ref;
+	u32 iter_depth;
+	u8 iter_state;
 };
 
 /* A frame keeps only the slots its function has touched (nslots, from
@@ -278,6 +290,14 @@ int find_subprog(struct venv *env, u32 insn);
 /* The name of type ID of the program's BTF, or "". */
 const char *btf_type_name(struct venv *env, u32 id);
 bool ret_range_for_prog(u32 prog_type, s32 *lo, s32 *hi);
+/* iter.c */
+bool is_iter_kfunc(const struct venv *env, const struct bpf_insn *insn);
+bool is_iter_next_insn(const struct venv *env, int insn);
+int check_iter_kfunc(struct venv *env, const struct bpf_insn *insn, int idx);
+bool iter_next_active(const struct venv *env, const struct vstate *st,
+		      int insn);
+bool state_in_iter_body(const struct vstate *st);
+bool iter_depths_differ(const struct vstate *old, const struct vstate *cur);
 /* precision.c */
 int hist_push(struct venv *env, int idx);
 static inline struct hist_entry *hist_cur(struct venv *env)
