@@ -163,6 +163,7 @@ struct vstate {
 	struct vstate *parent;  /* the last checkpoint on this path */
 	u32 branches;
 	int insn;
+	int from_insn; /* a queued path: the insn that queued it, or -1 */
 	bool callback_entry;
 	/* the instructions this state executed since its parent checkpoint:
 	 * env->hist[hist_start, hist_end); the current state's end is
