@@ -667,6 +667,54 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 
 /* ---- programs ---- */
 
+/* fentry/fexit/fmod_ret/tp_btf programs name their target after the
+ * section's slash; the kernel needs its vmlinux BTF id to load (and
+ * verify) them. The program is only loaded, never attached. */
+static int tracing_target(const struct bpfx_program *prog, u32 *btf_id)
+{
+	static const struct {
+		const char *prefix, *type_prefix;
+		int kind;
+	} kinds[] = {
+		{ "fentry/", "", BTF_KIND_FUNC },
+		{ "fexit/", "", BTF_KIND_FUNC },
+		{ "fmod_ret/", "", BTF_KIND_FUNC },
+		{ "fentry.s/", "", BTF_KIND_FUNC },
+		{ "fexit.s/", "", BTF_KIND_FUNC },
+		{ "fmod_ret.s/", "", BTF_KIND_FUNC },
+		{ "tp_btf/", "btf_trace_", BTF_KIND_TYPEDEF },
+	};
+	const char *sec = prog->sec_name ? prog->sec_name : "";
+	char name[256];
+	s32 id;
+
+	*btf_id = 0;
+	if (prog->type != BPF_PROG_TYPE_TRACING)
+		return 0;
+	if (*sec == '?')
+		sec++;
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		size_t n = strlen(kinds[i].prefix);
+
+		if (strncmp(sec, kinds[i].prefix, n) || !sec[n])
+			continue;
+		pthread_once(&vmlinux_once, load_vmlinux_btf);
+		snprintf(name, sizeof(name), "%s%s", kinds[i].type_prefix,
+			 sec + n);
+		id = vmlinux_btf ? btf__find_by_name_kind(vmlinux_btf, name,
+							   kinds[i].kind)
+				 : -ENOENT;
+		if (id <= 0) {
+			pr_warn("kernel: %s: attach target %s not in the "
+				"kernel's BTF", prog->name, name);
+			return -ENOENT;
+		}
+		*btf_id = (u32)id;
+		return 0;
+	}
+	return 0;
+}
+
 static int load_prog(struct session *s, struct bpfx_program *prog, int *fd_out);
 
 /* Fills a kernel prog_array with the kernel programs of its bpfx slots. */
@@ -809,6 +857,8 @@ static int load_prog(struct session *s, struct bpfx_program *prog, int *fd_out)
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = prog->type;
 	attr.expected_attach_type = prog->expected_attach_type;
+	if ((err = tracing_target(prog, &attr.attach_btf_id)))
+		goto out;
 	attr.insns = ptr_to_u64(insns);
 	attr.insn_cnt = (u32)prog->insn_cnt;
 	attr.license = ptr_to_u64(prog->obj->license);

@@ -2179,6 +2179,21 @@ static int check_return_code(struct venv *env, int regno, const char *where)
 	    env->prog->expected_attach_type == BPF_CGROUP_INET_EGRESS) {
 		lo = 0;
 		hi = 3;
+	} else if (type == BPF_PROG_TYPE_TRACING) {
+		/* fentry/fexit return nothing the kernel uses: 0 only;
+		 * iterators 0 or 1; the others anything */
+		switch (env->prog->expected_attach_type) {
+		case BPF_TRACE_FENTRY:
+		case BPF_TRACE_FEXIT:
+			lo = hi = 0;
+			break;
+		case BPF_TRACE_ITER:
+			lo = 0;
+			hi = 1;
+			break;
+		default:
+			return 0;
+		}
 	} else if (!ret_range_for_prog(type, &lo, &hi)) {
 		return 0;
 	}
@@ -2646,8 +2661,11 @@ static int find_subprogs(struct venv *env)
 	env->sub[0].global = false;
 	if (env->prog->exception_cb_insn) {
 		int cb = find_subprog(env, env->prog->exception_cb_insn);
-		if (cb >= 0)
+		if (cb >= 0) {
 			env->sub[cb].is_exception_cb = true;
+			env->sub[cb].is_cb = true;
+			env->sub[cb].is_async_cb = true;
+		}
 	}
 	/* which subprograms may throw: a bpf_throw in them or a callee */
 	bool changed = true;
@@ -2843,6 +2861,8 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 	for (int s = 1; !ret && s < env.sub_cnt; s++)
 		if (env.sub[s].global || env.sub[s].is_exception_cb)
 			ret = verify_entry(&env, s);
+	if (!ret)
+		ret = check_throw_in_callbacks(&env);
 out:
 	if (stats) {
 		stats->insns_processed = env.insn_processed;
