@@ -7,12 +7,15 @@
  *   // TEST prog=NAME [data=HEX] [data_len=N] [ctx=HEX] [repeat=N]
  *   //      [retval=N] [error=SUBSTRING] [data_out=HEX]
  *   //      [map=MAP:KEYHEX:VALUEHEX ...] [log=SUBSTRING]
+ *   //      [vlog=SUBSTRING ...]
  *
  * One TEST line is one case: a fresh open of the object, the named program
  * loaded alone, one test_run. retval is compared with the 32-bit return
  * value; error= expects the load or run to fail with a message containing
  * the substring; map= compares one entry after the run (value bytes as
- * the user-side lookup returns them); log= expects a bpf_printk line.
+ * the user-side lookup returns them); log= expects a bpf_printk line;
+ * vlog= expects a substring of the level-2 verifier log (the kernel's
+ * own log on the kernel engine: the formats must agree).
  *
  * Every case also runs on the host kernel (BPFX_ENGINE_KERNEL) when
  * bpfx_kernel_available() says so, with the same expectations, except
@@ -56,6 +59,8 @@ struct test_case {
 	bool has_retval;
 	char error[256];
 	char log[256];
+	char vlog[4][256];
+	int vlog_cnt;
 	bool kernel_reject;
 	bool kernel_accept;
 	long long kernel_retval;
@@ -148,6 +153,16 @@ static int parse_test(const char *line, struct test_case *t, const char *file,
 			for (char *p = t->log; *p; p++)
 				if (*p == '_' && p[1] == '_')
 					*p = ' ', memmove(p + 1, p + 2, strlen(p + 1));
+		} else if (!strcmp(tok, "vlog")) {
+			char *v;
+
+			if (t->vlog_cnt == 4)
+				goto bad;
+			v = t->vlog[t->vlog_cnt++];
+			snprintf(v, sizeof(t->vlog[0]), "%s", val);
+			for (char *p = v; *p; p++)
+				if (*p == '_' && p[1] == '_')
+					*p = ' ', memmove(p + 1, p + 2, strlen(p + 1));
 		} else if (!strcmp(tok, "map")) {
 			if (t->map_cnt >= MAX_MAP_CHECKS)
 				goto bad;
@@ -208,6 +223,22 @@ static int run_case(const char *obj_path, const struct test_case *t,
 	if (!err)
 		err = bpfx_program__test_run(prog, &opts);
 	bool kernel = engine == BPFX_ENGINE_KERNEL;
+	if (t->vlog_cnt && prog && !(kernel && t->kernel_accept)) {
+		static char vbuf[1 << 20];
+		BPFX_OPTS(bpfx_verify_opts, vo, .log_level = 2, .log_buf = vbuf,
+			  .log_size = sizeof(vbuf),
+			  .engine = kernel ? BPFX_ENGINE_KERNEL
+					   : BPFX_ENGINE_DEFAULT);
+
+		vbuf[0] = 0;
+		bpfx_program__verify(prog, &vo);
+		for (int i = 0; i < t->vlog_cnt; i++)
+			if (!strstr(vbuf, t->vlog[i])) {
+				fprintf(stderr, "%s: verifier log lacks '%s':\n%s",
+					where, t->vlog[i], vbuf);
+				failed = 1;
+			}
+	}
 	/* what bpfx refuses never reaches the kernel's test_run: the
 	 * kernel's own verifier gives its verdict on the same linked program */
 	if (kernel && load_err && prog && (t->error[0] || t->kernel_accept)) {

@@ -98,62 +98,176 @@ static void log_source_line(struct venv *env, int insn)
 	vlog(env, "; %s\n", line);
 }
 
+/* Numbers as the kernel's log writes them: small ones (16-bit) in
+ * decimal, the others in hex (0 as "0x0" in a tnum, as the kernel's
+ * printf does), so bounds near the 32/64-bit edges read as bit
+ * patterns. */
+#define SNUM_DECIMAL(v) ((s64)(v) >= -32768 && (s64)(v) <= 32767)
+#define UNUM_DECIMAL(v) ((u64)(v) <= 65535)
+
+struct log_buf {
+	char *p;
+	size_t sz, n;
+	const char *sep; /* "" before the first field of a (...) list */
+};
+
+static void lb_put(struct log_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void lb_put(struct log_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->n >= b->sz)
+		return;
+	va_start(ap, fmt);
+	b->n += vsnprintf(b->p + b->n, b->sz - b->n, fmt, ap);
+	va_end(ap);
+}
+
+static void lb_snum(struct log_buf *b, s64 v)
+{
+	if (SNUM_DECIMAL(v))
+		lb_put(b, "%lld", (long long)v);
+	else
+		lb_put(b, "0x%llx", (unsigned long long)v);
+}
+
+static void lb_unum(struct log_buf *b, u64 v)
+{
+	if (UNUM_DECIMAL(v))
+		lb_put(b, "%llu", (unsigned long long)v);
+	else
+		lb_put(b, "0x%llx", (unsigned long long)v);
+}
+
+/* The eight bounds that are not the type's defaults, equal ones of the
+ * same kind and sign merged under one value ("smin=umin=4096"); 32-bit
+ * signed bounds printed in hex are not sign-extended. */
+static void lb_ranges(struct log_buf *b, const struct vreg *r)
+{
+	struct {
+		const char *name;
+		u64 val;
+		bool omit;
+	} m[8] = {
+		{ "smin", (u64)r->smin, r->smin == INT64_MIN },
+		{ "smax", (u64)r->smax, r->smax == INT64_MAX },
+		{ "umin", r->umin, r->umin == 0 },
+		{ "umax", r->umax, r->umax == UINT64_MAX },
+		{ "smin32",
+		  SNUM_DECIMAL(r->s32_min) ? (u64)(s64)r->s32_min
+					   : (u64)(u32)r->s32_min,
+		  r->s32_min == INT32_MIN },
+		{ "smax32",
+		  SNUM_DECIMAL(r->s32_max) ? (u64)(s64)r->s32_max
+					   : (u64)(u32)r->s32_max,
+		  r->s32_max == INT32_MAX },
+		{ "umin32", r->u32_min, r->u32_min == 0 },
+		{ "umax32", r->u32_max, r->u32_max == UINT32_MAX },
+	};
+
+	for (int i = 0; i < 8; i++) {
+		bool neg = m[i].name[0] == 's' && (s64)m[i].val < 0;
+
+		if (m[i].omit)
+			continue;
+		lb_put(b, "%s%s=", b->sep, m[i].name);
+		b->sep = ",";
+		for (int j = i + 2; j < 8; j += 2) {
+			bool neg2 = m[j].name[0] == 's' && (s64)m[j].val < 0;
+
+			if (m[j].omit || m[j].val != m[i].val || neg2 != neg)
+				continue;
+			m[j].omit = true;
+			lb_put(b, "%s=", m[j].name);
+		}
+		if (m[i].name[0] == 's')
+			lb_snum(b, (s64)m[i].val);
+		else
+			lb_unum(b, m[i].val);
+	}
+}
+
+static void lb_var_off(struct log_buf *b, struct tnum t)
+{
+	if (t.mask == ~0ULL)
+		return;
+	lb_put(b, "%svar_off=", b->sep);
+	b->sep = ",";
+	if (!t.mask)
+		lb_unum(b, t.value);
+	else
+		lb_put(b, "(0x%llx; 0x%llx)", (unsigned long long)t.value,
+		       (unsigned long long)t.mask);
+}
+
+/* One register as the kernel's log shows it: "0x7fffffff",
+ * "scalar(id=1,smax=0x7ffffffe)", "fp-8", "pkt(off=64,r=64)". */
 static void log_reg(struct venv *env, char *out, size_t sz,
 		    const struct vreg *r)
 {
+	struct log_buf b = { out, sz, 0, "" };
 	char t[48];
 
+	out[0] = '\0';
+	if (r->type == SCALAR_VALUE && tnum_is_const(r->var_off)) {
+		lb_snum(&b, (s64)r->var_off.value);
+		return;
+	}
 	if (r->type == SCALAR_VALUE) {
-		if (tnum_is_const(r->var_off)) {
-			snprintf(out, sz, "%lld", (long long)r->var_off.value);
-			return;
+		lb_put(&b, "scalar(");
+	} else {
+		reg_fmt(r, t, sizeof(t));
+		if (r->type == PTR_TO_STACK) {
+			lb_put(&b, "fp");
+			if (tnum_is_const(r->var_off)) {
+				lb_snum(&b, (s64)r->var_off.value + r->off);
+				return;
+			}
+		} else {
+			lb_put(&b, "%s", t);
 		}
-		size_t n = snprintf(out, sz, "scalar(");
-		bool first = true;
+		if (r->type == PTR_TO_BTF_ID && (r->flags & VREG_ALLOC))
+			lb_put(&b, "%s", btf_type_name(env, r->btf_id));
+		lb_put(&b, "(");
+	}
 #define FIELD(cond, ...)                                                       \
-	if ((cond) && n < sz) {                                                \
-		n += snprintf(out + n, sz - n, "%s", first ? "" : ",");        \
-		if (n < sz)                                                    \
-			n += snprintf(out + n, sz - n, __VA_ARGS__);           \
-		first = false;                                                 \
+	if (cond) {                                                            \
+		lb_put(&b, "%s", b.sep);                                       \
+		lb_put(&b, __VA_ARGS__);                                       \
+		b.sep = ",";                                                   \
 	}
-		FIELD(r->id, "id=%u", r->id);
-		FIELD(r->smin != INT64_MIN, "smin=%lld", (long long)r->smin);
-		FIELD(r->smax != INT64_MAX, "smax=%lld", (long long)r->smax);
-		FIELD(r->umin, "umin=%llu", (unsigned long long)r->umin);
-		FIELD(r->umax != UINT64_MAX, "umax=%llu",
-		      (unsigned long long)r->umax);
-		FIELD(r->var_off.mask != ~0ULL, "var_off=(0x%llx; 0x%llx)",
-		      (unsigned long long)r->var_off.value,
-		      (unsigned long long)r->var_off.mask);
-		if (n < sz)
-			snprintf(out + n, sz - n, ")");
-		return;
-	}
-	reg_fmt(r, t, sizeof(t));
-	if (r->type == PTR_TO_BTF_ID && (r->flags & VREG_ALLOC))
-		snprintf(t + strlen(t), sizeof(t) - strlen(t), "%s",
-			 btf_type_name(env, r->btf_id));
-	if (r->type == PTR_TO_STACK) {
-		snprintf(out, sz, "fp%d", r->off);
-		return;
-	}
-	size_t n = snprintf(out, sz, "%s(", t);
-	bool first = true;
 	FIELD(r->id, "id=%u", r->id);
 	FIELD(r->ref_obj_id, "ref_obj_id=%u", r->ref_obj_id);
-	FIELD(r->map, "map=%s,ks=%u,vs=%u", r->map->name, r->map->key_size,
-	      r->map->value_size);
-	FIELD(r->off, "off=%d", r->off);
-	FIELD(r->type == PTR_TO_PACKET || r->type == PTR_TO_PACKET_META,
-	      "r=%d", r->range);
-	FIELD(r->type == PTR_TO_MEM, "sz=%u", r->mem_size);
-	FIELD(!tnum_is_const(r->var_off), "var_off=(0x%llx; 0x%llx)",
-	      (unsigned long long)r->var_off.value,
-	      (unsigned long long)r->var_off.mask);
+	if (r->type != SCALAR_VALUE) {
+		FIELD(r->map, "map=%s,ks=%u,vs=%u", r->map->name,
+		      r->map->key_size, r->map->value_size);
+		if (r->off) {
+			FIELD(true, "off=");
+			lb_snum(&b, r->off);
+		}
+		if (r->type == PTR_TO_PACKET ||
+		    r->type == PTR_TO_PACKET_META) {
+			FIELD(true, "r=");
+			lb_unum(&b, (u64)(s64)r->range);
+		}
+		if (r->type == PTR_TO_MEM) {
+			FIELD(true, "sz=");
+			lb_unum(&b, r->mem_size);
+		}
+	}
 #undef FIELD
-	if (n < sz)
-		snprintf(out + n, sz - n, ")");
+	if (r->type != SCALAR_VALUE && tnum_is_const(r->var_off)) {
+		if (r->var_off.value) {
+			lb_put(&b, "%simm=", b.sep);
+			b.sep = ",";
+			lb_snum(&b, (s64)r->var_off.value);
+		}
+	} else {
+		lb_ranges(&b, r);
+		lb_var_off(&b, r->var_off);
+	}
+	lb_put(&b, ")");
 }
 
 static void log_state(struct venv *env, const struct vstate *st)
@@ -343,6 +457,7 @@ int push_state(struct venv *env, struct vstate *st, int insn)
 			    "The sequence of %zu jumps is too complex.",
 			    env->todo_cnt);
 	st->insn = insn;
+	st->from_insn = env->cur ? env->cur->insn : -1;
 	st->hist_end = env->hist_cnt;
 	env->todo[env->todo_cnt++] = st;
 	return 0;
@@ -2119,6 +2234,21 @@ static int check_return_code(struct venv *env, int regno, const char *where)
 	    env->prog->expected_attach_type == BPF_CGROUP_INET_EGRESS) {
 		lo = 0;
 		hi = 3;
+	} else if (type == BPF_PROG_TYPE_TRACING) {
+		/* fentry/fexit return nothing the kernel uses: 0 only;
+		 * iterators 0 or 1; the others anything */
+		switch (env->prog->expected_attach_type) {
+		case BPF_TRACE_FENTRY:
+		case BPF_TRACE_FEXIT:
+			lo = hi = 0;
+			break;
+		case BPF_TRACE_ITER:
+			lo = 0;
+			hi = 1;
+			break;
+		default:
+			return 0;
+		}
 	} else if (!ret_range_for_prog(type, &lo, &hi)) {
 		return 0;
 	}
@@ -2427,8 +2557,15 @@ path_done:
 			break;
 		env->cur = env->todo[--env->todo_cnt];
 		env->hist_cnt = env->cur->hist_end;
-		if (env->log_level > 1)
-			vlog(env, "from path to %d:\n", env->cur->insn);
+		if (env->log_level > 1) {
+			/* the kernel's "from 4 to 7: <state>" */
+			if (env->cur->from_insn >= 0)
+				vlog(env, "\nfrom %d to %d: ", env->cur->from_insn,
+				     env->cur->insn);
+			else
+				vlog(env, "\nfrom path to %d: ", env->cur->insn);
+			log_state(env, env->cur);
+		}
 	}
 	if (err < 0) {
 		if (env->log_level == 1 && env->cur) {
@@ -2579,8 +2716,11 @@ static int find_subprogs(struct venv *env)
 	env->sub[0].global = false;
 	if (env->prog->exception_cb_insn) {
 		int cb = find_subprog(env, env->prog->exception_cb_insn);
-		if (cb >= 0)
+		if (cb >= 0) {
 			env->sub[cb].is_exception_cb = true;
+			env->sub[cb].is_cb = true;
+			env->sub[cb].is_async_cb = true;
+		}
 	}
 	/* which subprograms may throw: a bpf_throw in them or a callee */
 	bool changed = true;
@@ -2846,6 +2986,8 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 	for (int s = 1; !ret && s < env.sub_cnt; s++)
 		if (env.sub[s].global || env.sub[s].is_exception_cb)
 			ret = verify_entry(&env, s);
+	if (!ret)
+		ret = check_throw_in_callbacks(&env);
 out:
 	if (stats) {
 		stats->insns_processed = env.insn_processed;

@@ -175,6 +175,7 @@ struct vstate {
 	struct vstate *parent;  /* the last checkpoint on this path */
 	u32 branches;
 	int insn;
+	int from_insn; /* a queued path: the insn that queued it, or -1 */
 	bool callback_entry;
 	/* the instructions this state executed since its parent checkpoint:
 	 * env->hist[hist_start, hist_end); the current state's end is
@@ -202,6 +203,9 @@ struct vsubprog {
 	u32 start, end;
 	bool global;
 	bool is_exception_cb;
+	bool is_cb;         /* runs as a callback (a helper's or kfunc's,
+			     * async ones, the exception callback) */
+	bool is_async_cb;   /* verified alone, not inside its setter */
 	bool may_throw;     /* contains or reaches a bpf_throw */
 	bool verified;      /* global: verified alone */
 	char name[64];
@@ -317,6 +321,8 @@ void mark_all_imprecise(struct vstate *st);
 int check_reg_read(struct venv *env, int regno);
 void clear_pkt_pointers(struct venv *env);
 int check_return_in_range(struct venv *env, int regno, const char *where);
+/* After every path is verified: no bpf_throw runs below a callback. */
+int check_throw_in_callbacks(struct venv *env);
 struct vstate *state_dup(const struct vstate *st);
 void state_free(struct vstate *st);
 int push_state(struct venv *env, struct vstate *st, int insn);
