@@ -2892,6 +2892,10 @@ static int verify_entry(struct venv *env, int sub)
 	if (sub == 0) {
 		regs[1].type = PTR_TO_CTX;
 		regs[1].var_off = tnum_const(0);
+		/* a program of no type runs on a buffer: r2 is its length
+		 * (bpfx_program__run_raw, the conformance plugin's --elf) */
+		if (env->prog_type == BPF_PROG_TYPE_UNSPEC)
+			reg_mark_unknown(&regs[2]);
 	} else {
 		if (env->log_level)
 			vlog(env, "Validating %s() func#%d...\n", sp->name, sub);
