@@ -28,6 +28,8 @@
  * kernel, which loads it; the kernel run is not attempted, since the
  * engine loads through bpfx first) and
  * kernel_retval=N (the kernel returns N; a bpfx bug to fix).
+ * Programs of the types the kernel's test_run does not run (kprobe,
+ * tracepoint, perf_event) are compared on the kernel by verdict only.
  *
  * Usage: run_progs DIR OUTDIR   (CLANG_BPF selects the compiler)
  */
@@ -195,6 +197,13 @@ static void hex(FILE *f, const unsigned char *p, size_t n)
 		fprintf(f, "%02x", p[i]);
 }
 
+/* Whether the kernel's BPF_PROG_TEST_RUN runs programs of TYPE. */
+static bool kernel_test_runs(int type)
+{
+	return type != BPF_PROG_TYPE_KPROBE && type != BPF_PROG_TYPE_TRACEPOINT &&
+	       type != BPF_PROG_TYPE_PERF_EVENT;
+}
+
 /* Runs one case on one engine; returns 0 when it matched. */
 static int run_case(const char *obj_path, const struct test_case *t,
 		    int engine, const char *where)
@@ -220,9 +229,23 @@ static int run_case(const char *obj_path, const struct test_case *t,
 		  .ctx_out = t->ctx_len ? ctx_out : NULL,
 		  .ctx_size_out = t->ctx_len ? sizeof(ctx_out) : 0,
 		  .repeat = t->repeat, .engine = engine);
+	bool kernel = engine == BPFX_ENGINE_KERNEL;
+	if (kernel && prog && !kernel_test_runs(bpfx_program__type(prog))) {
+		BPFX_OPTS(bpfx_verify_opts, vopts, .engine = BPFX_ENGINE_KERNEL);
+		int kerr = bpfx_program__verify(prog, &vopts);
+		bool want = !t->error[0] || t->kernel_accept;
+
+		if (t->kernel_reject)
+			want = false;
+		if (want != !kerr) {
+			fprintf(stderr, "%s: the kernel's verifier %s it\n%s",
+				where, kerr ? "rejects" : "accepts", log_buf);
+			failed = 1;
+		}
+		goto out;
+	}
 	if (!err)
 		err = bpfx_program__test_run(prog, &opts);
-	bool kernel = engine == BPFX_ENGINE_KERNEL;
 	if (t->vlog_cnt && prog && !(kernel && t->kernel_accept)) {
 		static char vbuf[1 << 20];
 		BPFX_OPTS(bpfx_verify_opts, vo, .log_level = 2, .log_buf = vbuf,

@@ -1215,8 +1215,13 @@ int kernel_test_run(struct bpfx_program *prog, struct bpfx_test_run_opts *opts)
 	attr.test.flags = OPTS_GET(opts, flags, 0);
 	attr.test.cpu = OPTS_GET(opts, cpu, 0);
 	/* syscall programs write the context back into ctx_in and refuse a
-	 * ctx_out: run on a copy and hand the copy out as ctx_out */
-	syscall_ctx = prog->type == BPF_PROG_TYPE_SYSCALL && attr.test.ctx_in;
+	 * ctx_out, raw tracepoints refuse it too (and any repeat): run on a
+	 * copy and hand the copy out as ctx_out */
+	syscall_ctx = (prog->type == BPF_PROG_TYPE_SYSCALL ||
+		       prog->type == BPF_PROG_TYPE_RAW_TRACEPOINT) &&
+		      attr.test.ctx_in;
+	if (prog->type == BPF_PROG_TYPE_RAW_TRACEPOINT)
+		attr.test.repeat = 0;
 	if (syscall_ctx) {
 		ctx_copy = malloc(attr.test.ctx_size_in ? attr.test.ctx_size_in
 							: 1);

@@ -1094,6 +1094,33 @@ static int xdp_ctx_access(int off, int size, bool write)
 	return size <= 4 ? CTX_SCALAR : CTX_BAD;
 }
 
+/* Read-only contexts of the tracing kinds, as the kernel's
+ * *_is_valid_access(): x86-64's struct pt_regs is 21 registers of 8
+ * bytes, struct bpf_perf_event_data is those plus sample_period and addr,
+ * a tracepoint's record starts after its 8-byte common header and ends at
+ * PERF_MAX_TRACE_SIZE (8192), a raw tracepoint has up to 12 u64 arguments. */
+#define PT_REGS_SIZE 168
+static int tracing_ctx_access(u32 type, int off, int size, bool write)
+{
+	if (write || off < 0 || off % size)
+		return CTX_BAD;
+	switch (type) {
+	case BPF_PROG_TYPE_KPROBE:
+		return off + size <= PT_REGS_SIZE ? CTX_SCALAR : CTX_BAD;
+	case BPF_PROG_TYPE_PERF_EVENT:
+		if (off >= PT_REGS_SIZE + 16)
+			return CTX_BAD;
+		/* sample_period, addr: any power-of-two part; regs: whole */
+		if (off >= PT_REGS_SIZE)
+			return size <= 8 ? CTX_SCALAR : CTX_BAD;
+		return size == 8 ? CTX_SCALAR : CTX_BAD;
+	case BPF_PROG_TYPE_TRACEPOINT:
+		return off >= 8 && off < 8192 ? CTX_SCALAR : CTX_BAD;
+	default: /* raw tracepoints */
+		return off < 12 * 8 ? CTX_SCALAR : CTX_BAD;
+	}
+}
+
 static int ctx_access(u32 type, int off, int size, bool write)
 {
 	switch (type) {
@@ -1111,6 +1138,11 @@ static int ctx_access(u32 type, int off, int size, bool write)
 	case BPF_PROG_TYPE_SYSCALL:
 		return off >= 0 && off < 0xffff && !(off % size) ? CTX_SCALAR
 								 : CTX_BAD;
+	case BPF_PROG_TYPE_KPROBE:
+	case BPF_PROG_TYPE_PERF_EVENT:
+	case BPF_PROG_TYPE_TRACEPOINT:
+	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+		return tracing_ctx_access(type, off, size, write);
 	default:
 		/* types bpfx does not model field by field: in-range,
 		 * aligned accesses; the run-time checks still apply */
