@@ -9,7 +9,8 @@
  * pointer arithmetic on map values, the stack and the context with
  * constant and variable offsets, packet access with and without data_end
  * checks (tc and xdp), helper calls with random arguments, bpf_throw,
- * static subprograms and bpf_loop / for_each_map_elem callbacks. A
+ * static subprograms, bpf_loop / for_each_map_elem callbacks and
+ * open-coded iterator loops. A
  * per-program "sloppiness" decides how often the generator breaks a rule
  * on purpose, so the verifier sees programs on both sides of the line.
  *
@@ -745,6 +746,44 @@ static int find_sub(struct gen *g, enum sub_kind kind)
 	return -1;
 }
 
+/* bpf_loop or for_each_map_elem with callback subprogram S. */
+static void call_with_callback(struct gen *g, int s)
+{
+	bool loop = g->subs[s].kind == SUB_LOOP_CB;
+
+	if (loop)
+		mov_imm(g, 1, below(g, 5));
+	else
+		load_map(g, 1, below(g, 2));
+	add_fixup(g, s);
+	emit_lddw(g, 2, BPF_PSEUDO_FUNC, 0, 0);
+	stack_buf(g, 3, -32, 32, true);
+	mov_imm(g, 4, 0);
+	call_helper(g, loop ? BPF_FUNC_loop : BPF_FUNC_for_each_map_elem);
+}
+
+/* A bpf-to-bpf call of the static subprogram S with the arguments it
+ * expects (mostly). */
+static void call_static(struct gen *g, int s)
+{
+	for (int a = 1; a <= 5; a++) {
+		u8 h = g->subs[s].arg_hint[a];
+		if (bad(g))
+			continue;
+		if (h == H_SCALAR)
+			mov_imm(g, a, interesting_imm(g));
+		else if (h == H_STACK)
+			stack_buf(g, a, -32, 32, true);
+		else if (h == H_CTX && g->cur_sub < 0)
+			mov_reg(g, a, 6);
+	}
+	add_fixup(g, s);
+	emit(g, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0);
+	for (int r = 1; r <= 5; r++)
+		g->fs.hint[r] = H_UNINIT;
+	g->fs.hint[0] = H_SCALAR;
+}
+
 static void sn_helper(struct gen *g)
 {
 	int ctx = g->cur_sub < 0 ? 6 : pick_with(g, H_CTX);
@@ -832,19 +871,9 @@ static void sn_helper(struct gen *g)
 		call_helper(g, BPF_FUNC_csum_diff);
 		break;
 	default: { /* bpf_loop / for_each_map_elem with a callback */
-		bool loop = chance(g, 600);
-		int s = find_sub(g, loop ? SUB_LOOP_CB : SUB_EACH_CB);
-		if (s < 0)
-			break;
-		if (loop)
-			mov_imm(g, 1, below(g, 5));
-		else
-			load_map(g, 1, below(g, 2));
-		add_fixup(g, s);
-		emit_lddw(g, 2, BPF_PSEUDO_FUNC, 0, 0);
-		stack_buf(g, 3, -32, 32, true);
-		mov_imm(g, 4, 0);
-		call_helper(g, loop ? BPF_FUNC_loop : BPF_FUNC_for_each_map_elem);
+		int s = find_sub(g, chance(g, 600) ? SUB_LOOP_CB : SUB_EACH_CB);
+		if (s >= 0)
+			call_with_callback(g, s);
 		break;
 	}
 	}
@@ -863,24 +892,8 @@ static void sn_throw(struct gen *g)
 static void sn_call(struct gen *g)
 {
 	int s = find_sub(g, SUB_STATIC);
-	if (s < 0)
-		return;
-	for (int a = 1; a <= 5; a++) {
-		u8 h = g->subs[s].arg_hint[a];
-		if (bad(g))
-			continue;
-		if (h == H_SCALAR)
-			mov_imm(g, a, interesting_imm(g));
-		else if (h == H_STACK)
-			stack_buf(g, a, -32, 32, true);
-		else if (h == H_CTX && g->cur_sub < 0)
-			mov_reg(g, a, 6);
-	}
-	add_fixup(g, s);
-	emit(g, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_CALL, 0, 0);
-	for (int r = 1; r <= 5; r++)
-		g->fs.hint[r] = H_UNINIT;
-	g->fs.hint[0] = H_SCALAR;
+	if (s >= 0)
+		call_static(g, s);
 }
 
 static void set_exit_value(struct gen *g)
@@ -961,9 +974,75 @@ static void sn_loop(struct gen *g)
 	g->fs.hint[ctr] = H_SCALAR;
 }
 
+/* An open-coded iterator loop: new(&it, a, b); while ((v = next(&it)))
+ * { x = *v; body } destroy(&it). Sloppy forms skip the null check or the
+ * destroy, write through v, read past it, or leave the iterator where the
+ * body may overwrite it. */
+static void sn_iter(struct gen *g)
+{
+	if (g->depth >= 2 || !room(g, 60))
+		return;
+	int it = -8 * (57 + below(g, 7)); /* fp-456 .. fp-504 */
+	int top, exit_at;
+	struct fstate before;
+
+	if (bad(g))
+		it = -8 * (1 + below(g, 63));
+	mov_reg(g, 1, 10);
+	emit(g, BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, it);
+	mov_imm(g, 2, bad(g) ? interesting_imm(g) : below(g, 4));
+	mov_imm(g, 3, bad(g) ? interesting_imm(g) : below(g, 8));
+	emit(g, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0,
+	     kfunc_by_name("bpf_iter_num_new"));
+	for (int r = 1; r <= 5; r++)
+		g->fs.hint[r] = H_UNINIT;
+	g->fs.hint[0] = H_SCALAR;
+	before = g->fs;
+	top = g->n;
+	mov_reg(g, 1, 10);
+	emit(g, BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, it);
+	emit(g, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0,
+	     kfunc_by_name("bpf_iter_num_next"));
+	for (int r = 1; r <= 5; r++)
+		g->fs.hint[r] = H_UNINIT;
+	exit_at = g->n;
+	if (!bad(g))
+		emit(g, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 0, 0);
+	else
+		exit_at = -1;
+	if (bad(g) && chance(g, 300))
+		emit(g, BPF_ST | BPF_MEM | BPF_W, 0, 0, 0, 1); /* read-only */
+	emit(g, BPF_LDX | BPF_MEM | (bad(g) ? BPF_DW : BPF_W), 8, 0,
+	     bad(g) ? (s16)below(g, 8) : 0, 0);
+	g->fs.hint[8] = H_SCALAR;
+	g->fs.hint[0] = H_UNKNOWN;
+	g->depth++;
+	gen_block(g, 1 + below(g, 3));
+	g->depth--;
+	emit(g, BPF_JMP | BPF_JA, 0, 0, (s16)(top - g->n - 1), 0);
+	if (exit_at >= 0)
+		g->insns[exit_at].off = (s16)(g->n - exit_at - 1);
+	else
+		emit(g, BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, 0);
+	for (int r = 0; r < 11; r++)
+		if (g->fs.hint[r] != before.hint[r])
+			g->fs.hint[r] = H_UNKNOWN;
+	for (int b = 0; b < 512; b++)
+		g->fs.stack_init[b] &= before.stack_init[b];
+	if (bad(g) && chance(g, 500))
+		return; /* a leaked iterator */
+	mov_reg(g, 1, 10);
+	emit(g, BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, 0, it);
+	emit(g, BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 0,
+	     kfunc_by_name("bpf_iter_num_destroy"));
+	for (int r = 1; r <= 5; r++)
+		g->fs.hint[r] = H_UNINIT;
+	g->fs.hint[0] = H_UNKNOWN;
+}
+
 static void gen_snippet(struct gen *g)
 {
-	switch (below(g, 16)) {
+	switch (below(g, 17)) {
 	case 0: sn_mov(g); break;
 	case 1: case 2: sn_alu(g); break;
 	case 3: sn_stack_store(g); break;
@@ -977,6 +1056,7 @@ static void gen_snippet(struct gen *g)
 	case 12: sn_cond(g); break;
 	case 13: sn_loop(g); break;
 	case 14: if (chance(g, 300)) sn_throw(g); else sn_call(g); break;
+	case 15: if (chance(g, 300)) sn_iter(g); else sn_cond(g); break;
 	default: sn_cond(g); break;
 	}
 }
@@ -1040,6 +1120,19 @@ static int generate(struct gen *g, u64 seed)
 	}
 	begin_function(g, -1);
 	gen_block(g, 3 + below(g, 10));
+	/* every subprogram is used (a loader links no others; the
+	 * verifier refuses unreachable code) */
+	for (int s = 0; s < g->sub_cnt; s++) {
+		bool used = false;
+		for (int i = 0; i < g->fix_cnt; i++)
+			used |= g->fix[i].sub == s;
+		if (used)
+			continue;
+		if (g->subs[s].kind == SUB_STATIC)
+			call_static(g, s);
+		else
+			call_with_callback(g, s);
+	}
 	end_function(g);
 	for (int s = 0; s < g->sub_cnt; s++) {
 		g->subs[s].start = g->n;
