@@ -101,6 +101,12 @@ BPFX_HIDDEN int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
  * it takes (2 for lddw). */
 BPFX_HIDDEN int isa_disasm(const struct bpf_insn *insns, size_t idx,
 			   size_t cnt, char *buf, size_t buf_sz);
+/* One instruction as the kernel's verifier log writes it ("r1 = r10",
+ * "if w2 == 0x3 goto pc+1", "call bpf_map_lookup_elem#1"); CALL_NAME names
+ * the helper or kfunc of a call (or NULL). Returns the slots it takes. */
+BPFX_HIDDEN int isa_disasm_kernel(const struct bpf_insn *insns, size_t idx,
+				  size_t cnt, const char *call_name, char *buf,
+				  size_t buf_sz);
 /* A number as the assembler reads it: decimal or 0x hex, optional sign,
  * the whole string; *has_sign (may be NULL) tells whether a sign was
  * written. */
@@ -270,6 +276,10 @@ struct bpfx_object {
 /* Source line of instruction INSN of PROG, as "file:line" into buf;
  * returns false when there is no line_info. */
 BPFX_HIDDEN bool prog_source_line(const struct bpfx_program *prog, size_t insn,
+				  char *buf, size_t sz);
+/* The same with the source text clang recorded, as the kernel's verifier
+ * log prints it: "return s; @ file.c:15". */
+BPFX_HIDDEN bool prog_source_text(const struct bpfx_program *prog, size_t insn,
 				  char *buf, size_t sz);
 BPFX_HIDDEN struct bpfx_program *prog_by_fd(int fd);
 BPFX_HIDDEN const char *prog_type_name(u32 type);

@@ -154,3 +154,178 @@ int isa_disasm(const struct bpf_insn *insns, size_t idx, size_t cnt,
 		return 1;
 	}
 }
+
+/* ---- the kernel verifier log's syntax ---- */
+
+static const char *const k_alu_ops[16] = {
+	[BPF_ADD >> 4] = "+=", [BPF_SUB >> 4] = "-=", [BPF_MUL >> 4] = "*=",
+	[BPF_DIV >> 4] = "/=", [BPF_OR >> 4] = "|=",  [BPF_AND >> 4] = "&=",
+	[BPF_LSH >> 4] = "<<=", [BPF_RSH >> 4] = ">>=", [BPF_MOD >> 4] = "%=",
+	[BPF_XOR >> 4] = "^=", [BPF_MOV >> 4] = "=",  [BPF_ARSH >> 4] = "s>>=",
+};
+static const char *const k_jmp_ops[16] = {
+	[BPF_JEQ >> 4] = "==", [BPF_JGT >> 4] = ">",   [BPF_JGE >> 4] = ">=",
+	[BPF_JSET >> 4] = "&", [BPF_JNE >> 4] = "!=",  [BPF_JSGT >> 4] = "s>",
+	[BPF_JSGE >> 4] = "s>=", [BPF_JLT >> 4] = "<", [BPF_JLE >> 4] = "<=",
+	[BPF_JSLT >> 4] = "s<", [BPF_JSLE >> 4] = "s<=",
+};
+static const char *const k_sizes[4] = { "u32", "u16", "u8", "u64" };
+
+static const char *k_size(u8 code)
+{
+	return k_sizes[BPF_SIZE(code) >> 3];
+}
+
+static void k_atomic(const struct bpf_insn *in, char *buf, size_t sz)
+{
+	static const char *const ops[16] = {
+		[BPF_ADD >> 4] = "add", [BPF_AND >> 4] = "and",
+		[BPF_OR >> 4] = "or", [BPF_XOR >> 4] = "xor",
+	};
+	bool dw = BPF_SIZE(in->code) == BPF_DW;
+	const char *ty = k_size(in->code), *a64 = dw ? "64" : "";
+	int op = in->imm & ~BPF_FETCH;
+
+	if (in->imm == BPF_XCHG)
+		snprintf(buf, sz, "r%d = atomic%s_xchg((%s *)(r%d %+d), r%d)", in->src_reg,
+			 a64, ty, in->dst_reg, in->off, in->src_reg);
+	else if (in->imm == BPF_CMPXCHG)
+		snprintf(buf, sz, "r0 = atomic%s_cmpxchg((%s *)(r%d %+d), r0, r%d)",
+			 a64, ty, in->dst_reg, in->off, in->src_reg);
+	else if (in->imm & BPF_FETCH)
+		snprintf(buf, sz, "r%d = atomic%s_fetch_%s((%s *)(r%d %+d), r%d)",
+			 in->src_reg, a64, ops[op >> 4] ? ops[op >> 4] : "?", ty,
+			 in->dst_reg, in->off, in->src_reg);
+	else
+		snprintf(buf, sz, "lock *(%s *)(r%d %+d) %s r%d", ty,
+			 in->dst_reg, in->off, k_alu_ops[op >> 4 & 15], in->src_reg);
+}
+
+int isa_disasm_kernel(const struct bpf_insn *insns, size_t idx, size_t cnt,
+		      const char *call_name, char *buf, size_t sz)
+{
+	const struct bpf_insn *in = &insns[idx];
+	enum bpfx_op op = isa_decode(in);
+	u8 cls = BPF_CLASS(in->code), code = BPF_OP(in->code);
+	int d = in->dst_reg, s = in->src_reg;
+
+	if (op == BPFX_OP_INVALID)
+		return raw_slot(in, buf, sz);
+	switch (cls) {
+	case BPF_ALU:
+	case BPF_ALU64: {
+		char r = cls == BPF_ALU64 ? 'r' : 'w';
+
+		if (code == BPF_END) {
+			if (cls == BPF_ALU64)
+				snprintf(buf, sz, "r%d = bswap%d r%d", d, in->imm, d);
+			else
+				snprintf(buf, sz, "r%d = %s%d r%d", d,
+					 BPF_SRC(in->code) == BPF_X ? "be" : "le",
+					 in->imm, d);
+		} else if (code == BPF_NEG) {
+			snprintf(buf, sz, "%c%d = -%c%d", r, d, r, d);
+		} else if (code == BPF_MOV && BPF_SRC(in->code) == BPF_X &&
+			   in->off) {
+			snprintf(buf, sz, "%c%d = (s%d)%c%d", r, d, in->off, r, s);
+		} else if (BPF_SRC(in->code) == BPF_X) {
+			snprintf(buf, sz, "%c%d %s%s %c%d", r, d,
+				 in->off && (code == BPF_DIV || code == BPF_MOD)
+					 ? "s" : "",
+				 k_alu_ops[code >> 4], r, s);
+		} else {
+			snprintf(buf, sz, "%c%d %s%s %d", r, d,
+				 in->off && (code == BPF_DIV || code == BPF_MOD)
+					 ? "s" : "",
+				 k_alu_ops[code >> 4], in->imm);
+		}
+		return 1;
+	}
+	case BPF_STX:
+		if (BPF_MODE(in->code) == BPF_ATOMIC)
+			k_atomic(in, buf, sz);
+		else
+			snprintf(buf, sz, "*(%s *)(r%d %+d) = r%d",
+				 k_size(in->code), d, in->off, s);
+		return 1;
+	case BPF_ST:
+		snprintf(buf, sz, "*(%s *)(r%d %+d) = %d", k_size(in->code), d,
+			 in->off, in->imm);
+		return 1;
+	case BPF_LDX:
+		if (BPF_MODE(in->code) == BPFX_MEMSX)
+			snprintf(buf, sz, "r%d = *(s%s *)(r%d %+d)", d,
+				 k_size(in->code) + 1, s, in->off);
+		else
+			snprintf(buf, sz, "r%d = *(%s *)(r%d %+d)", d,
+				 k_size(in->code), s, in->off);
+		return 1;
+	case BPF_LD:
+		if (BPF_MODE(in->code) == BPF_ABS) {
+			snprintf(buf, sz, "r0 = *(%s *)skb[%d]", k_size(in->code),
+				 in->imm);
+			return 1;
+		}
+		if (BPF_MODE(in->code) == BPF_IND) {
+			snprintf(buf, sz, "r0 = *(%s *)skb[r%d + %d]",
+				 k_size(in->code), s, in->imm);
+			return 1;
+		}
+		if (idx + 1 >= cnt)
+			return raw_slot(in, buf, sz);
+		if (s == BPF_PSEUDO_MAP_FD || s == BPF_PSEUDO_MAP_IDX)
+			snprintf(buf, sz, "r%d = map[id:%d]", d, in->imm);
+		else if (s == BPF_PSEUDO_MAP_VALUE || s == BPF_PSEUDO_MAP_IDX_VALUE)
+			snprintf(buf, sz, "r%d = map[id:%d][0]+%d", d, in->imm,
+				 insns[idx + 1].imm);
+		else if (s == BPF_PSEUDO_FUNC)
+			snprintf(buf, sz, "r%d = func pc%+d", d, in->imm);
+		else
+			snprintf(buf, sz, "r%d = 0x%llx", d,
+				 (unsigned long long)((u64)(u32)in->imm |
+						      (u64)(u32)insns[idx + 1].imm
+							      << 32));
+		return 2;
+	default: /* JMP, JMP32 */
+		break;
+	}
+	switch (op) {
+	case BPFX_OP_EXIT:
+		snprintf(buf, sz, "exit");
+		return 1;
+	case BPFX_OP_CALL_LOCAL:
+		snprintf(buf, sz, "call pc%+d", in->imm);
+		return 1;
+	case BPFX_OP_CALL_HELPER:
+	case BPFX_OP_CALL_KFUNC:
+		if (call_name)
+			snprintf(buf, sz, "call %s#%d", call_name, in->imm);
+		else
+			snprintf(buf, sz, "call %s%d",
+				 op == BPFX_OP_CALL_KFUNC ? "kernel-function#" : "",
+				 in->imm);
+		return 1;
+	case BPFX_OP_CALLX:
+		snprintf(buf, sz, "callx r%d", d);
+		return 1;
+	case BPFX_OP_JA:
+		snprintf(buf, sz, "goto pc%+d", in->off);
+		return 1;
+	case BPFX_OP_JA32:
+		snprintf(buf, sz, "gotol pc%+d", in->imm);
+		return 1;
+	default:
+		break;
+	}
+	{
+		char r = cls == BPF_JMP ? 'r' : 'w';
+
+		if (BPF_SRC(in->code) == BPF_X)
+			snprintf(buf, sz, "if %c%d %s %c%d goto pc%+d", r, d,
+				 k_jmp_ops[code >> 4], r, s, in->off);
+		else
+			snprintf(buf, sz, "if %c%d %s 0x%x goto pc%+d", r, d,
+				 k_jmp_ops[code >> 4], (u32)in->imm, in->off);
+	}
+	return 1;
+}

@@ -543,17 +543,15 @@ struct bpfx_program *prog_by_fd(int fd)
 	return fd_lookup(fd, FD_PROG);
 }
 
-bool prog_source_line(const struct bpfx_program *prog, size_t insn,
-		      char *buf, size_t sz)
+/* The line_info record in force at INSN: the last one at or before it. */
+static const struct line_info_rec *line_info_at(const struct bpfx_program *prog,
+						size_t insn)
 {
 	const struct line_info_rec *li = prog->line_info;
-	const struct btf *btf = prog->obj ? prog->obj->btf : NULL;
 	size_t lo = 0, hi = prog->line_info_cnt;
-	const char *file, *base;
 
-	if (!btf || !li || !hi || !sz)
-		return false;
-	/* the last record at or before INSN */
+	if (!li || !hi)
+		return NULL;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -562,13 +560,42 @@ bool prog_source_line(const struct bpfx_program *prog, size_t insn,
 		else
 			hi = mid;
 	}
-	if (lo == 0)
+	return lo ? &li[lo - 1] : NULL;
+}
+
+bool prog_source_line(const struct bpfx_program *prog, size_t insn,
+		      char *buf, size_t sz)
+{
+	const struct btf *btf = prog->obj ? prog->obj->btf : NULL;
+	const struct line_info_rec *li = line_info_at(prog, insn);
+	const char *file, *base;
+
+	if (!btf || !li || !sz)
 		return false;
-	file = btf__name_by_offset(btf, li[lo - 1].file_name_off);
+	file = btf__name_by_offset(btf, li->file_name_off);
 	if (!file || !file[0])
 		return false;
 	base = strrchr(file, '/');
-	snprintf(buf, sz, "%s:%u", base ? base + 1 : file,
-		 li[lo - 1].line_col >> 10);
+	snprintf(buf, sz, "%s:%u", base ? base + 1 : file, li->line_col >> 10);
+	return true;
+}
+
+bool prog_source_text(const struct bpfx_program *prog, size_t insn,
+		      char *buf, size_t sz)
+{
+	const struct btf *btf = prog->obj ? prog->obj->btf : NULL;
+	const struct line_info_rec *li = line_info_at(prog, insn);
+	const char *text;
+	char where[160];
+
+	if (!btf || !li || !prog_source_line(prog, insn, where, sizeof(where)))
+		return false;
+	text = btf__name_by_offset(btf, li->line_off);
+	while (text && (*text == ' ' || *text == '\t'))
+		text++;
+	if (text && *text)
+		snprintf(buf, sz, "%s @ %s", text, where);
+	else
+		snprintf(buf, sz, "%s", where);
 	return true;
 }

@@ -87,9 +87,9 @@ int verr(struct venv *env, int err, const char *fmt, ...)
 
 static void log_source_line(struct venv *env, int insn)
 {
-	char line[256];
+	char line[512];
 
-	if (!env->log_level || !prog_source_line(env->prog, insn, line,
+	if (!env->log_level || !prog_source_text(env->prog, insn, line,
 						 sizeof(line)))
 		return;
 	if (!strcmp(line, env->last_line))
@@ -270,19 +270,25 @@ static void log_reg(struct venv *env, char *out, size_t sz,
 	lb_put(&b, ")");
 }
 
-static void log_state(struct venv *env, const struct vstate *st)
+/* The current frame's registers and stack as the kernel's
+ * print_verifier_state() writes them: all of them, or (SCRATCHED) only
+ * those the last instruction touched; then the references held. */
+static void log_state_of(struct venv *env, const struct vstate *st,
+			 bool scratched)
 {
 	char line[4096], r[160];
 	size_t n = 0;
 
-	for (int f = 0; f <= st->curframe; f++) {
+	{
+		int f = st->curframe;
 		const struct vframe *fr = st->frame[f];
 
-		if (st->curframe)
-			n += snprintf(line + n, sizeof(line) - n, "%sframe%d:",
-				      f ? " " : "", f);
+		if (f)
+			n += snprintf(line + n, sizeof(line) - n, " frame%d:", f);
 		for (int i = 0; i < 11 && n < sizeof(line); i++) {
 			if (fr->regs[i].type == NOT_INIT)
+				continue;
+			if (scratched && !(env->scratch_regs & (1u << i)))
 				continue;
 			log_reg(env, r, sizeof(r), &fr->regs[i]);
 			n += snprintf(line + n, sizeof(line) - n, " R%d=%s", i, r);
@@ -291,6 +297,10 @@ static void log_state(struct venv *env, const struct vstate *st)
 			const u8 *t = fr->slots[k].stype;
 			char kinds[9];
 			bool any = false;
+
+			if (scratched && (k >= 64 ||
+					  !(env->scratch_slots & (1ULL << k))))
+				continue;
 
 			if (t[0] == STACK_ITER) {
 				const struct vslot *sl = &fr->slots[k];
@@ -320,18 +330,125 @@ static void log_state(struct venv *env, const struct vstate *st)
 					      " fp%d=%s", -8 * (k + 1), kinds);
 		}
 	}
-	vlog(env, "%s\n", line[0] == ' ' ? line + 1 : line);
+	for (int i = 0; i < st->ref_cnt && n < sizeof(line); i++)
+		n += snprintf(line + n, sizeof(line) - n, "%s%u",
+			      i ? "," : " refs=", st->refs[i].id);
+	vlog(env, "%s\n", line);
+}
+
+static void log_state(struct venv *env, const struct vstate *st)
+{
+	log_state_of(env, st, false);
+}
+
+/* What instruction IN touches, for the trace: the registers it reads or
+ * writes (a call: r0-r5, of which r1-r5 end unset and do not print) and
+ * the stack slots of this frame it changed (BEFORE: the frame as it was)
+ * or read. */
+static void scratch_insn(struct venv *env, const struct bpf_insn *in,
+			 const struct vframe *before)
+{
+	u8 cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+	bool x = BPF_SRC(in->code) == BPF_X;
+	const struct vframe *fr;
+	struct hist_entry *h;
+	u16 m = 0;
+
+	switch (cls) {
+	case BPF_ALU:
+	case BPF_ALU64:
+		m = 1u << in->dst_reg;
+		if (x && op != BPF_END && op != BPF_NEG)
+			m |= 1u << in->src_reg;
+		break;
+	case BPF_LDX:
+	case BPF_STX:
+		m = 1u << in->dst_reg | 1u << in->src_reg;
+		if (cls == BPF_STX && in->imm == BPF_CMPXCHG)
+			m |= 1;
+		break;
+	case BPF_ST:
+		m = 1u << in->dst_reg;
+		break;
+	case BPF_LD:
+		if (BPF_MODE(in->code) == BPF_IMM)
+			m = 1u << in->dst_reg;
+		else
+			m = 1 | 1u << 6 |
+			    (BPF_MODE(in->code) == BPF_IND ? 1u << in->src_reg : 0);
+		break;
+	default:
+		if (op == BPF_CALL)
+			m = 0x3f;
+		else if (op == BPF_EXIT)
+			m = 1;
+		else if (op != BPF_JA)
+			m = 1u << in->dst_reg | (x ? 1u << in->src_reg : 0);
+		break;
+	}
+	env->scratch_regs |= m & 0x7ff;
+	if (!env->cur)
+		return;
+	fr = cur_frame(env);
+	for (int k = 0; k < fr->nslots && k < 64; k++)
+		if (!before || k >= before->nslots ||
+		    memcmp(&fr->slots[k], &before->slots[k], sizeof(fr->slots[k])))
+			env->scratch_slots |= 1ULL << k;
+	h = env->hist_cnt ? hist_cur(env) : NULL;
+	if (h && (h->flags & HIST_STACK) && h->stack_frame == env->cur->curframe &&
+	    h->stack_slot < 64)
+		env->scratch_slots |= 1ULL << h->stack_slot;
+}
+
+/* "; R7=fp0 R10=fp0" after the last instruction's line when nothing came
+ * in between, else a line of its own ("9: R0=0"), as the kernel. */
+static void log_scratched(struct venv *env, int idx)
+{
+	if (!env->scratch_regs && !env->scratch_slots && !env->scratch_all)
+		return;
+	if (env->prev_log_pos && env->prev_log_pos == env->log_len &&
+	    env->log_len && env->log[env->log_len - 1] == '\n') {
+		size_t pos = env->prev_insn_print_pos;
+		/* the kernel's vlog_alignment(): ';' at a multiple of 8
+		 * columns, 40 at least */
+		size_t to = ((MAX(pos + 4, (size_t)40) + 7) & ~(size_t)7) - pos - 1;
+
+		env->log[--env->log_len] = '\0';
+		vlog(env, "%*c;", (int)to, ' ');
+	} else {
+		vlog(env, "%d:", idx);
+	}
+	log_state_of(env, env->cur, !env->scratch_all);
+	env->scratch_regs = 0;
+	env->scratch_slots = 0;
+	env->scratch_all = false;
 }
 
 static void log_insn(struct venv *env, int idx)
 {
-	char text[128];
+	const struct bpf_insn *in = &env->insns[idx];
+	const char *call = NULL;
+	char text[160];
+	size_t start;
 
 	if (!env->log_level)
 		return;
+	log_scratched(env, idx);
 	log_source_line(env, idx);
-	isa_disasm(env->insns, idx, env->cnt, text, sizeof(text));
-	vlog(env, "%d: (%02x) %s\n", idx, env->insns[idx].code, text);
+	if (in->code == (BPF_JMP | BPF_CALL) && in->src_reg == 0) {
+		const struct helper_desc *h = helper_by_id(in->imm);
+
+		call = h ? h->name : NULL;
+	} else if (in->code == (BPF_JMP | BPF_CALL) &&
+		   in->src_reg == BPF_PSEUDO_KFUNC_CALL && in->imm >= 0 &&
+		   (size_t)in->imm < kfunc_cnt) {
+		call = kfuncs[in->imm].name;
+	}
+	isa_disasm_kernel(env->insns, idx, env->cnt, call, text, sizeof(text));
+	start = env->log_len;
+	vlog(env, "%d: (%02x) %s\n", idx, in->code, text);
+	env->prev_insn_print_pos = env->log_len - start;
+	env->prev_log_pos = env->log_len;
 }
 
 /* ---- states ---- */
@@ -918,7 +1035,9 @@ hit:
 	err = propagate_precision(env, e->st, insn);
 	if (err)
 		return err;
-	if (env->log_level > 1)
+	if (env->log_level && env->path_popped && cur->from_insn >= 0)
+		vlog(env, "\nfrom %d to %d: safe\n", cur->from_insn, insn);
+	else if (env->log_level)
 		vlog(env, "%d: safe\n", insn);
 	return 1;
 }
@@ -2540,6 +2659,8 @@ static int do_check(struct venv *env, struct vstate *init, int start)
 	env->cur->insn = start;
 	env->hist_cnt = 0;
 	init->hist_start = 0;
+	env->scratch_all = true; /* "0: R1=ctx() R10=fp0" */
+	env->path_popped = false;
 	for (;;) {
 		int idx = env->cur->insn, next;
 
@@ -2561,10 +2682,16 @@ static int do_check(struct venv *env, struct vstate *init, int start)
 			err = 0;
 			goto path_done;
 		}
-		if (env->log_level > 1) {
-			vlog(env, "%d: ", idx);
+		if (env->path_popped && env->log_level > 1) {
+			/* the kernel's "from 4 to 7: <state>" */
+			if (env->cur->from_insn >= 0)
+				vlog(env, "\nfrom %d to %d:", env->cur->from_insn,
+				     idx);
+			else
+				vlog(env, "\nfrom path to %d:", idx);
 			log_state(env, env->cur);
 		}
+		env->path_popped = false;
 		log_insn(env, idx);
 		env->err_insn = idx;
 		if ((err = hist_push(env, idx)))
@@ -2572,7 +2699,16 @@ static int do_check(struct venv *env, struct vstate *init, int start)
 		if (BPF_CLASS(env->insns[idx].code) == BPF_JMP ||
 		    BPF_CLASS(env->insns[idx].code) == BPF_JMP32)
 			env->jmps_processed++;
-		err = do_insn(env, idx, &next);
+		if (env->log_level) {
+			struct vframe *before = frame_dup(cur_frame(env));
+
+			err = do_insn(env, idx, &next);
+			if (err >= 0)
+				scratch_insn(env, &env->insns[idx], before);
+			frame_free(before);
+		} else {
+			err = do_insn(env, idx, &next);
+		}
 		if (err < 0)
 			break;
 		if (err == 1) {
@@ -2589,22 +2725,12 @@ path_done:
 			break;
 		env->cur = env->todo[--env->todo_cnt];
 		env->hist_cnt = env->cur->hist_end;
-		if (env->log_level > 1) {
-			/* the kernel's "from 4 to 7: <state>" */
-			if (env->cur->from_insn >= 0)
-				vlog(env, "\nfrom %d to %d: ", env->cur->from_insn,
-				     env->cur->insn);
-			else
-				vlog(env, "\nfrom path to %d: ", env->cur->insn);
-			log_state(env, env->cur);
-		}
+		env->path_popped = true;
+		env->scratch_regs = 0;
+		env->scratch_slots = 0;
+		env->scratch_all = true;
 	}
 	if (err < 0) {
-		if (env->log_level == 1 && env->cur) {
-			/* level 1: the failing instruction's state */
-			vlog(env, "%d: ", env->err_insn);
-			log_state(env, env->cur);
-		}
 		state_free(env->cur);
 		env->cur = NULL;
 		while (env->todo_cnt)
@@ -3031,6 +3157,11 @@ out:
 		stats->total_states = env.total_states;
 		stats->peak_states = env.peak_states;
 		stats->duration_ns = now_ns() - t0;
+	}
+	/* level 1 keeps the trace of a rejection only, as the kernel */
+	if (env.log_level == 1 && !ret && env.log_len) {
+		env.log_len = 0;
+		env.log[0] = '\0';
 	}
 	if (env.log_level)
 		vlog(&env,

@@ -255,8 +255,15 @@ struct venv {
 	unsigned int log_level;
 	char *log;
 	size_t log_sz, log_len;
+	/* the kernel's trace: registers and stack slots the last instruction
+	 * touched ("; R7=fp0 R10=fp0" after it), where its line ended */
+	u16 scratch_regs;
+	u64 scratch_slots;
+	bool scratch_all;
+	size_t prev_log_pos, prev_insn_print_pos;
+	bool path_popped;     /* the next line starts a queued path */
 	char msg[512];
-	char last_line[256];
+	char last_line[512];
 	int err_insn;
 	int verifying_sub;     /* the subprogram whose pass this is */
 	bool throw_in_callback_checked;
