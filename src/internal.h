@@ -243,7 +243,36 @@ struct bpfx_program {
 
 	void *interp; /* the interpreter's pre-decoded form */
 	void *jit;    /* the JIT's native code (src/jit), or NULL */
+	struct mem_proof *mem_proof; /* the verifier's, or NULL */
 };
+
+/* What the verifier proved about a program's loads and stores (set by
+ * verifier_check() when it accepts; freed by mem_proof_free()). proven[i]
+ * is set at a plain load or store (not an atomic) when, on every path
+ * that reaches it, its pointer is one the verifier bounds to memory the
+ * run owns: the BPF stack, the context (at a constant offset), the
+ * packet between data and data_end, or a value of one of the program's
+ * own maps. The JIT leaves out the run-time check of such an access; the
+ * facts below are what that needs of a run, checked at entry
+ * (jit_run), since they depend on what r1 and the packet are. */
+struct mem_proof {
+	const struct bpf_insn *insns; /* the instructions it is about */
+	size_t cnt;
+	u8 *proven;     /* [cnt] */
+	u32 ctx_end;    /* proven context accesses end at or before r1 + ctx_end */
+	bool ctx_write; /* a proven store into the context */
+	bool pkt;       /* a proven packet access (needs the prepared context) */
+	bool pkt_write; /* a proven store into the packet */
+};
+BPFX_HIDDEN void mem_proof_free(struct bpfx_program *prog);
+/* PROG's proof if it is about its current instructions, else NULL. */
+static inline const struct mem_proof *
+prog_mem_proof(const struct bpfx_program *prog)
+{
+	const struct mem_proof *p = prog->mem_proof;
+	return p && p->insns == prog->insns && p->cnt == prog->insn_cnt ? p
+									 : NULL;
+}
 
 struct bpfx_object {
 	char *name;

@@ -500,6 +500,16 @@ static bool returns_by_jump(const struct jit_ctx *ctx, size_t i)
 	return i != 0 && (ctx->func_flags[i] & FUNC_MAY_THROW);
 }
 
+/* Whether the function holding instruction I reads its frame's windows
+ * (a checked access, or a callee that copies them): only then must a
+ * call that may move the packet empty them. */
+static bool uses_windows(const struct jit_ctx *ctx, size_t i)
+{
+	while (i && !ctx->func_start[i])
+		i--;
+	return ctx->func_flags[i] & FUNC_USES_WINDOWS;
+}
+
 /* The frame's memory windows match nothing: xor r10d, r10d; then
  * mov [rbp + window.rd_lim[k]], r10; mov [rbp + window.wr_lim[k]], r10
  * for both windows */
@@ -726,6 +736,8 @@ static int emit_mem_check(struct insn_ctx *ic, int bpf_base, s16 off,
 		return R12;
 	}
 	*disp = off;
+	if (!atomic && ic->ctx->proven && ic->ctx->proven[ic->i])
+		return base; /* the verifier bounds it to memory the run owns */
 	const struct jit_access *acc = &ic->ctx->access[ic->i];
 	if (!atomic && ic->bank == 0 && acc->mode == ACCESS_MEMBER)
 		return base; /* its group's first access checked it */
@@ -1050,7 +1062,8 @@ static void emit_helper_call(struct insn_ctx *ic)
 	/* mov rdi, [rbp-8]; movabs r11, fn; call r11; empty windows */
 	emit_load_run(e, RDI);
 	emit_call_abs(e, (const void *)(uintptr_t)d->imm);
-	emit_window_reset(e);
+	if (uses_windows(ic->ctx, ic->i))
+		emit_window_reset(e);
 	if (d->kind == RESOLVED_KFUNC_THROW) {
 		/* mov rdi, [rbp-8]; cmp byte [rdi+thrown], 0; jne throw */
 		emit_load_run(e, RDI);
@@ -1066,14 +1079,17 @@ static void emit_tail_call(struct insn_ctx *ic)
 {
 	struct jit_emit *e = ic->e;
 	static const u8 saved[6] = { RAX, RSI, RDX, RCX, R8, R9 };
-	/* push rax, rsi, rdx, rcx, r8, r9; mov rdi, [rbp-8]; mov rsi, rdx;
-	 * mov rdx, rcx; call jit_tail_call; mov r11, rax; pop them; check
-	 * err; test r11, r11; jz next; jmp r11 */
+	/* push rax, rsi, rdx, rcx, r8, r9; mov rdi, [rbp-8]; mov r10, rsi;
+	 * mov rsi, rdx; mov rdx, rcx; mov rcx, r10; call jit_tail_call;
+	 * mov r11, rax; pop them; check err; test r11, r11; jz next;
+	 * jmp r11 */
 	for (int k = 0; k < 6; k++)
 		emit_push(e, saved[k]);
 	emit_load_run(e, RDI);
+	emit_mov_rr(e, true, AUX, RSI);
 	emit_mov_rr(e, true, RSI, RDX);
 	emit_mov_rr(e, true, RDX, RCX);
+	emit_mov_rr(e, true, RCX, AUX);
 	emit_call_abs(e, (const void *)jit_tail_call);
 	emit_mov_rr(e, true, TMP, RAX);
 	for (int k = 5; k >= 0; k--)
@@ -1116,7 +1132,8 @@ static void emit_callx(struct insn_ctx *ic)
 	emit1(e, 0x41); /* call r11 */
 	emit1(e, 0xff);
 	emit1(e, 0xd3);
-	emit_window_reset(e);
+	if (uses_windows(ic->ctx, ic->i))
+		emit_window_reset(e);
 	emit_check_err(e);
 }
 
@@ -1281,7 +1298,8 @@ static void emit_insn(struct insn_ctx *ic)
 			emit_call_label(e, t == 0 ? L_FUNC0 : L_FUNC(t));
 		}
 		/* a helper it runs may move the packet */
-		if (ic->ctx->func_flags[t] & FUNC_MAY_MOVE)
+		if ((ic->ctx->func_flags[t] & FUNC_MAY_MOVE) &&
+		    uses_windows(ic->ctx, ic->i))
 			emit_window_reset(e);
 		break;
 	}
@@ -1485,6 +1503,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	 * magic word nor its r10 in the frame (a tail-call target that can
 	 * sets both at its landing). */
 	u8 main_flags = ctx->func_flags[0];
+	jp->seeds = callbacks || (main_flags & FUNC_USES_WINDOWS);
 	if (main_flags & FUNC_USES_WINDOWS)
 		emit_window_copy_part(e, R8,
 				      (s32)offsetof(struct jit_state, seed.cur),
