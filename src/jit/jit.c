@@ -491,8 +491,9 @@ static inline void window_fill(struct jit_window *w, const struct run_region *r)
 	w->wr_lim[3] = wlen >= 8 ? wlen - 7 : 0;
 }
 
-static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
-		 u64 fp_above, const u64 *args, bool callback, u64 *ret)
+static inline __attribute__((always_inline)) int
+enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
+      u64 fp_above, const u64 *args, bool callback, u64 *ret)
 {
 	struct jit_state st; /* entry_rsp: set by the entry's prologue */
 	st.fp = 0;
@@ -516,7 +517,7 @@ static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 	return 0;
 }
 
-static bool region_holds(const struct run_region *r, u64 lo, u64 len,
+static inline bool region_holds(const struct run_region *r, u64 lo, u64 len,
 			 bool write)
 {
 	return lo >= r->lo && lo <= r->hi && len <= r->hi - lo &&
@@ -525,7 +526,7 @@ static bool region_holds(const struct run_region *r, u64 lo, u64 len,
 
 /* Whether a run whose r1 is R1 gives JP's unchecked accesses what the
  * verifier assumed (jit.h: struct jit_prog). */
-static bool jit_entry_ok(const struct bpfx_run *run, const struct jit_prog *jp,
+static inline bool jit_entry_ok(const struct bpfx_run *run, const struct jit_prog *jp,
 			 u64 r1)
 {
 	if (jp->ctx_end && !region_holds(&run->ctx, r1, jp->ctx_end, jp->ctx_write) &&

@@ -265,8 +265,12 @@ static int engine_run(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
 		err = run_fail(run, -EOPNOTSUPP, "engine %d not available",
 			       engine);
 	}
-	helper_run_end(run);
-	objects_run_end(run);
+	/* what a run may leave behind: tested here, as most runs leave
+	 * nothing */
+	if (run->held_lock || run->reserved_cnt)
+		helper_run_end(run);
+	if (run->object_cnt)
+		objects_run_end(run);
 	return err;
 }
 
