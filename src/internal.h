@@ -442,6 +442,27 @@ BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
  * runtime never hangs on them. */
 BPFX_HIDDEN void helper_run_end(struct bpfx_run *run);
 
+/* The state every run of a program starts with (each repeat of a
+ * test_run), and what ends it: what a run may leave behind (a lock, ring
+ * buffer reservations, objects) is tested inline, as most leave nothing. */
+static inline void run_reset(struct bpfx_run *run)
+{
+	run->err = 0;
+	run->errmsg[0] = 0;
+	run->tail_call_cnt = 0;
+	run->rcu_nest = 0;
+	run->preempt_nest = 0;
+	run->cached = (struct run_region){ 0 };
+}
+
+static inline void run_settle(struct bpfx_run *run)
+{
+	if (run->held_lock || run->reserved_cnt)
+		helper_run_end(run);
+	if (run->object_cnt)
+		objects_run_end(run);
+}
+
 /* ---- verifier: src/verifier ---- */
 struct verifier_stats {
 	u32 insns_processed;
@@ -501,5 +522,9 @@ BPFX_HIDDEN int jit_prepare(struct bpfx_program *prog, char *err,
 			    size_t err_sz);
 BPFX_HIDDEN void jit_free(struct bpfx_program *prog);
 BPFX_HIDDEN int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret);
+/* REPEAT runs of the JIT's code, each as engine_run() does one (run_reset,
+ * the run, run_settle), until one fails; *ret is the last r0. */
+BPFX_HIDDEN int jit_run_repeat(struct bpfx_run *run, u64 r1, u64 r2,
+			       u32 repeat, u64 *ret);
 
 #endif

@@ -540,22 +540,46 @@ static inline bool jit_entry_ok(const struct bpfx_run *run, const struct jit_pro
 	return true;
 }
 
+/* One run of the main program, or of the interpreter when the run does
+ * not give the unchecked accesses what they were proven for. */
+static inline __attribute__((always_inline)) int
+run_main(struct bpfx_run *run, const struct jit_prog *jp, const u64 *args,
+	 u64 *ret)
+{
+	if (__builtin_expect(!jit_entry_ok(run, jp, args[0]), 0))
+		return interp_run(run, args[0], args[1], ret);
+	run->call = jit_callback;
+	u64 top = (u64)(uintptr_t)run->stack +
+		  BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE;
+	return enter(run, jp, (u64)(uintptr_t)jp->code + jp->main_off,
+		     top + BPFX_STACK_SIZE, args, false, ret);
+}
+
 int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 {
 	const struct jit_prog *jp = run->prog->jit;
 	if (!jp)
 		return run_fail(run, -EINVAL, "jit: program %s not compiled",
 				run->prog->name);
-	/* a run its unchecked accesses were not proven for runs where every
-	 * access is checked */
-	if (__builtin_expect(!jit_entry_ok(run, jp, r1), 0))
-		return interp_run(run, r1, r2, ret);
 	u64 args[5] = { r1, r2, 0, 0, 0 };
-	run->call = jit_callback;
-	u64 top = (u64)(uintptr_t)run->stack +
-		  BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE;
-	return enter(run, jp, (u64)(uintptr_t)jp->code + jp->main_off,
-		     top + BPFX_STACK_SIZE, args, false, ret);
+	return run_main(run, jp, args, ret);
+}
+
+int jit_run_repeat(struct bpfx_run *run, u64 r1, u64 r2, u32 repeat,
+		   u64 *ret)
+{
+	const struct jit_prog *jp = run->prog->jit;
+	if (!jp)
+		return run_fail(run, -EINVAL, "jit: program %s not compiled",
+				run->prog->name);
+	u64 args[5] = { r1, r2, 0, 0, 0 };
+	int err = 0;
+	for (u32 i = 0; i < repeat && !err; i++) {
+		run_reset(run);
+		err = run_main(run, jp, args, ret);
+		run_settle(run);
+	}
+	return err;
 }
 
 /* The instruction index whose code holds code offset OFF (for messages). */
