@@ -78,8 +78,10 @@ check-unit: $(UNIT_BINS) $(BUILD)/libbpfx.so
 	@scripts/run-tests.sh unit $(UNIT_BINS)
 	@scripts/check-exports.sh $(BUILD)/libbpfx.so
 
-check-data: $(BUILD)/tests/run_data
+# the .data corpus, and the conformance plugin the ways the suite starts it
+check-data: $(BUILD)/tests/run_data $(BUILD)/bpfx
 	$(BUILD)/tests/run_data tests/data
+	tests/run_plugin.sh $(BUILD)/bpfx_conformance_plugin
 
 check-progs: $(BUILD)/tests/run_progs
 	CLANG_BPF=$(CLANG_BPF) $(BUILD)/tests/run_progs tests/progs $(BUILD)/progs

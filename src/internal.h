@@ -162,6 +162,13 @@ struct bpfx_map {
 	size_t mem_size;
 };
 
+static inline bool map_type_is_map_in_map(u32 type)
+{
+	return type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
+	       type == BPF_MAP_TYPE_HASH_OF_MAPS;
+}
+
+
 BPFX_HIDDEN const char *map_type_name(u32 type);
 /* Validates the attributes and allocates storage; registers the map's
  * memory region and fd. Copies init_data in for global data. */

@@ -11,9 +11,13 @@
  * message must contain. Other sections ("-- c", "-- no register offset")
  * are ignored. The corpus keeps one case per file, as the suite does, so
  * its runner can take the same files (tests/data/TOPIC/NNN-name.data, with
- * TOPIC/README describing the topic); a file holding several cases is
- * still read (an "-- asm", "-- raw" or "-- mem" after a result or error
- * starts the next one), and a "#" comment line names a case in reports.
+ * TOPIC/README describing the topic), and this runner takes the suite's:
+ * sections come in any order ("-- result" before "-- mem" is one case), and
+ * "-- raw" wins over "-- asm" (the suite assembles only when there is no
+ * raw; here an "-- asm" next to a "-- raw" must assemble to the same words,
+ * unless it holds no instruction). A file holding several cases is still
+ * read: a section the case already has ("-- asm", "-- raw", "-- mem")
+ * starts the next one. A "#" comment line names a case in reports.
  *
  * Each case is assembled once and run with bpfx_run_raw() (r1 = a fresh
  * writable copy of the memory, r2 = its length) on each engine of the list
@@ -52,6 +56,8 @@ struct data_case {
 	bool has_result;
 	u64 result;
 	char *error;     /* expected error substring, or NULL */
+	bool seen_asm, seen_raw, seen_mem; /* sections met, empty or not */
+	bool unreadable; /* a section was reported as bad: do not run */
 };
 
 static bool verbose;
@@ -208,13 +214,10 @@ static void run_file(const char *path)
 				next = S_RESULT;
 			else if (!strncmp(name, "error", 5))
 				next = S_ERROR;
-			bool opens_program = next == S_ASM || next == S_RAW ||
-					     next == S_MEM;
-			bool done = c.has_result || c.error;
-			if (opens_program && started &&
-			    (done || (next == S_ASM && (c.asm_text || c.raw)) ||
-			     (next == S_RAW && (c.asm_text || c.raw)) ||
-			     (next == S_MEM && c.mem_len))) {
+			/* a section the case already has opens the next */
+			if (started && ((next == S_ASM && c.seen_asm) ||
+					(next == S_RAW && c.seen_raw) ||
+					(next == S_MEM && c.seen_mem))) {
 				run_case(&c);
 				free_case(&c);
 				started = false;
@@ -227,8 +230,12 @@ static void run_file(const char *path)
 				comment[0] = 0;
 			}
 			sec = next;
-			if (sec == S_ASM)
+			if (sec == S_ASM) {
 				c.asm_line = lineno + 1;
+				c.seen_asm = true;
+			}
+			c.seen_raw |= sec == S_RAW;
+			c.seen_mem |= sec == S_MEM;
 			continue;
 		}
 
@@ -251,6 +258,7 @@ static void run_file(const char *path)
 				if (!parse_u64(s, &c.result)) {
 					report(&c, NULL, "bad result '%s'", s);
 					failed++;
+					c.unreadable = true;
 				}
 				c.has_result = true;
 			} else if (sec == S_ERROR && !c.error) {
@@ -269,6 +277,7 @@ static void run_file(const char *path)
 			if (parse_mem_line(&c, s)) {
 				report(&c, NULL, "bad memory line '%s'", s);
 				failed++;
+				c.unreadable = true;
 			}
 			break;
 		case S_IGNORE:
@@ -351,6 +360,35 @@ static bool round_trips(const struct bpf_insn *insns, size_t cnt, char *why,
 	return ok;
 }
 
+/* An "-- asm" next to the "-- raw" that runs: it must assemble to the same
+ * instructions, or hold none (only comments). Reports and returns false
+ * otherwise. */
+static bool asm_matches_raw(const struct data_case *c,
+			    const struct bpf_insn *raw, size_t raw_cnt)
+{
+	struct bpf_insn *insns = NULL;
+	size_t cnt = 0, i = 0;
+	char err[256];
+	bool ok;
+
+	if (isa_assemble(c->asm_text, &insns, &cnt, err, sizeof(err))) {
+		free(insns);
+		/* comments only: nothing to compare */
+		if (strstr(err, "no instructions"))
+			return true;
+		report(c, NULL, "-- asm next to -- raw does not assemble: %s",
+		       err);
+		return false;
+	}
+	while (i < cnt && i < raw_cnt && !memcmp(&insns[i], &raw[i], sizeof(*raw)))
+		i++;
+	ok = i == cnt && cnt == raw_cnt;
+	if (!ok)
+		report(c, NULL, "-- asm and -- raw differ at insn %zu", i);
+	free(insns);
+	return ok;
+}
+
 static void run_case(struct data_case *c)
 {
 	struct bpf_insn *insns = NULL;
@@ -358,14 +396,21 @@ static void run_case(struct data_case *c)
 	char err[256] = "";
 	int ret;
 
+	if (c->unreadable)
+		return; /* already counted as a failure */
 	if (!c->has_result && !c->error) {
 		report(c, NULL, "case has no result or error");
 		failed++;
 		return;
 	}
-	if (c->raw)
+	if (c->raw) {
 		ret = parse_raw(c->raw, &insns, &cnt, err, sizeof(err));
-	else if (c->asm_text)
+		if (!ret && c->asm_text && !asm_matches_raw(c, insns, cnt)) {
+			failed++;
+			free(insns);
+			return;
+		}
+	} else if (c->asm_text)
 		ret = isa_assemble(c->asm_text, &insns, &cnt, err, sizeof(err));
 	else {
 		report(c, NULL, "case has no program");

@@ -7,12 +7,15 @@
  *   // TEST prog=NAME [data=HEX] [data_len=N] [ctx=HEX] [repeat=N]
  *   //      [retval=N] [error=SUBSTRING] [data_out=HEX]
  *   //      [map=MAP:KEYHEX:VALUEHEX ...] [log=SUBSTRING]
+ *   //      [vlog=SUBSTRING ...]
  *
  * One TEST line is one case: a fresh open of the object, the named program
  * loaded alone, one test_run. retval is compared with the 32-bit return
  * value; error= expects the load or run to fail with a message containing
  * the substring; map= compares one entry after the run (value bytes as
- * the user-side lookup returns them); log= expects a bpf_printk line.
+ * the user-side lookup returns them); log= expects a bpf_printk line;
+ * vlog= expects a substring of the level-2 verifier log (the kernel's
+ * own log on the kernel engine: the formats must agree).
  *
  * Every case also runs on the host kernel (BPFX_ENGINE_KERNEL) when
  * bpfx_kernel_available() says so, with the same expectations, except
@@ -25,6 +28,8 @@
  * kernel, which loads it; the kernel run is not attempted, since the
  * engine loads through bpfx first) and
  * kernel_retval=N (the kernel returns N; a bpfx bug to fix).
+ * Programs of the types the kernel's test_run does not run (kprobe,
+ * tracepoint, perf_event) are compared on the kernel by verdict only.
  *
  * Usage: run_progs DIR OUTDIR   (CLANG_BPF selects the compiler)
  */
@@ -56,6 +61,8 @@ struct test_case {
 	bool has_retval;
 	char error[256];
 	char log[256];
+	char vlog[4][256];
+	int vlog_cnt;
 	bool kernel_reject;
 	bool kernel_accept;
 	long long kernel_retval;
@@ -148,6 +155,16 @@ static int parse_test(const char *line, struct test_case *t, const char *file,
 			for (char *p = t->log; *p; p++)
 				if (*p == '_' && p[1] == '_')
 					*p = ' ', memmove(p + 1, p + 2, strlen(p + 1));
+		} else if (!strcmp(tok, "vlog")) {
+			char *v;
+
+			if (t->vlog_cnt == 4)
+				goto bad;
+			v = t->vlog[t->vlog_cnt++];
+			snprintf(v, sizeof(t->vlog[0]), "%s", val);
+			for (char *p = v; *p; p++)
+				if (*p == '_' && p[1] == '_')
+					*p = ' ', memmove(p + 1, p + 2, strlen(p + 1));
 		} else if (!strcmp(tok, "map")) {
 			if (t->map_cnt >= MAX_MAP_CHECKS)
 				goto bad;
@@ -180,6 +197,13 @@ static void hex(FILE *f, const unsigned char *p, size_t n)
 		fprintf(f, "%02x", p[i]);
 }
 
+/* Whether the kernel's BPF_PROG_TEST_RUN runs programs of TYPE. */
+static bool kernel_test_runs(int type)
+{
+	return type != BPF_PROG_TYPE_KPROBE && type != BPF_PROG_TYPE_TRACEPOINT &&
+	       type != BPF_PROG_TYPE_PERF_EVENT;
+}
+
 /* Runs one case on one engine; returns 0 when it matched. */
 static int run_case(const char *obj_path, const struct test_case *t,
 		    int engine, const char *where)
@@ -195,7 +219,7 @@ static int run_case(const char *obj_path, const struct test_case *t,
 		return -1;
 	}
 	struct bpfx_program *prog = bpfx_object__find_program_by_name(obj, t->prog);
-	int err = prog ? bpfx_program__load(prog) : -ENOENT;
+	int err = prog ? bpfx_program__load(prog) : -ENOENT, load_err = err;
 	BPFX_OPTS(bpfx_test_run_opts, opts, .data_in = t->data_len ? t->data : NULL,
 		  .data_size_in = (uint32_t)t->data_len,
 		  .data_out = t->data_len ? data_out : NULL,
@@ -205,9 +229,57 @@ static int run_case(const char *obj_path, const struct test_case *t,
 		  .ctx_out = t->ctx_len ? ctx_out : NULL,
 		  .ctx_size_out = t->ctx_len ? sizeof(ctx_out) : 0,
 		  .repeat = t->repeat, .engine = engine);
+	bool kernel = engine == BPFX_ENGINE_KERNEL;
+	if (kernel && prog && !kernel_test_runs(bpfx_program__type(prog))) {
+		BPFX_OPTS(bpfx_verify_opts, vopts, .engine = BPFX_ENGINE_KERNEL);
+		int kerr = bpfx_program__verify(prog, &vopts);
+		bool want = !t->error[0] || t->kernel_accept;
+
+		if (t->kernel_reject)
+			want = false;
+		if (want != !kerr) {
+			fprintf(stderr, "%s: the kernel's verifier %s it\n%s",
+				where, kerr ? "rejects" : "accepts", log_buf);
+			failed = 1;
+		}
+		goto out;
+	}
 	if (!err)
 		err = bpfx_program__test_run(prog, &opts);
-	bool kernel = engine == BPFX_ENGINE_KERNEL;
+	if (t->vlog_cnt && prog && !(kernel && t->kernel_accept)) {
+		static char vbuf[1 << 20];
+		BPFX_OPTS(bpfx_verify_opts, vo, .log_level = 2, .log_buf = vbuf,
+			  .log_size = sizeof(vbuf),
+			  .engine = kernel ? BPFX_ENGINE_KERNEL
+					   : BPFX_ENGINE_DEFAULT);
+
+		vbuf[0] = 0;
+		bpfx_program__verify(prog, &vo);
+		for (int i = 0; i < t->vlog_cnt; i++)
+			if (!strstr(vbuf, t->vlog[i])) {
+				fprintf(stderr, "%s: verifier log lacks '%s':\n%s",
+					where, t->vlog[i], vbuf);
+				failed = 1;
+			}
+	}
+	/* what bpfx refuses never reaches the kernel's test_run: the
+	 * kernel's own verifier gives its verdict on the same linked program */
+	if (kernel && load_err && prog && (t->error[0] || t->kernel_accept)) {
+		BPFX_OPTS(bpfx_verify_opts, vopts, .engine = BPFX_ENGINE_KERNEL);
+		int kerr = bpfx_program__verify(prog, &vopts);
+
+		if (t->kernel_accept && kerr) {
+			fprintf(stderr, "%s: the kernel was expected to accept it "
+				"(kernel=accept): %s\n%s", where, strerror(-kerr),
+				log_buf);
+			failed = 1;
+		} else if (!t->kernel_accept && !kerr) {
+			fprintf(stderr, "%s: bpfx rejects it (%s) but the kernel's "
+				"verifier accepts it\n", where, t->error);
+			failed = 1;
+		}
+		goto out;
+	}
 	if (kernel && t->kernel_reject) {
 		if (!err) {
 			fprintf(stderr, "%s: the kernel was expected to reject "

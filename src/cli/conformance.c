@@ -10,9 +10,10 @@
  * blanks ("aa bb 11"); the plugin options follow, then "--elf" if the
  * runner was asked for ELF input. The program comes on stdin as hex bytes
  * in the same form: raw 8-byte instructions, or with --elf an ELF object
- * whose .text holds a global function "main". Empty arguments are ignored
- * (older runners pass the memory and the options as one argument each even
- * when empty).
+ * whose .text holds a global function "main". Older runners pass the
+ * memory and all the plugin options as one argument each, even when empty
+ * ("" "--engine jit"): empty arguments are ignored and an option argument
+ * holding blanks is read word by word.
  *
  * The program runs with r1 = a writable copy of the memory and r2 = its
  * length. On success the plugin prints r0 in hex without a prefix ("%lx",
@@ -81,6 +82,13 @@ static uint8_t *decode_hex(const char *text, size_t *len, const char **bad)
 	}
 	*len = n;
 	return out;
+}
+
+/* Length of the word at P, at most 8 characters, for messages. */
+static size_t token_len(const char *p)
+{
+	size_t len = strcspn(p, " \t\n");
+	return len > 8 ? 8 : len;
 }
 
 static char *read_stdin(void)
@@ -153,37 +161,10 @@ static int run_elf(const uint8_t *obj_bytes, size_t obj_len, int engine,
 	return err;
 }
 
-int cmd_conformance_plugin(int argc, char **argv)
+/* Decodes the memory and the program, runs it and prints r0 or the error. */
+static int run_plugin(const char *mem_hex, const char *prog_hex,
+		      const char *engine_name, bool elf)
 {
-	const char *mem_hex = NULL, *prog_hex = NULL, *engine_name = NULL;
-	bool elf = false;
-	int i = 1;
-
-	bpfx_set_log(plugin_log, NULL);
-	/* the optional memory comes first */
-	if (i < argc && strncmp(argv[i], "--", 2))
-		mem_hex = argv[i++];
-	for (; i < argc; i++) {
-		const char *a = argv[i];
-		if (!*a || strspn(a, " \t") == strlen(a))
-			continue;
-		if (!strcmp(a, "--elf")) {
-			elf = true;
-		} else if (!strcmp(a, "--engine") && i + 1 < argc) {
-			engine_name = argv[++i];
-		} else if (!strncmp(a, "--engine=", 9)) {
-			engine_name = a + 9;
-		} else if (!strcmp(a, "--program") && i + 1 < argc) {
-			prog_hex = argv[++i];
-		} else if (!strcmp(a, "--interpret")) {
-			engine_name = "interp";
-		} else if (!strcmp(a, "--jit")) {
-			engine_name = "jit";
-		} else {
-			return fail("invalid argument: %s", a);
-		}
-	}
-
 	int engine = BPFX_ENGINE_DEFAULT;
 	if (engine_name) {
 		engine = bpfx_engine_by_name(engine_name);
@@ -195,7 +176,8 @@ int cmd_conformance_plugin(int argc, char **argv)
 	size_t mem_len = 0;
 	uint8_t *mem = decode_hex(mem_hex ? mem_hex : "", &mem_len, &bad);
 	if (!mem)
-		return bad ? fail("invalid memory byte: %.8s", bad)
+		return bad ? fail("invalid memory byte: %.*s",
+				  (int)token_len(bad), bad)
 			   : fail("out of memory");
 
 	char *stdin_text = NULL;
@@ -209,12 +191,16 @@ int cmd_conformance_plugin(int argc, char **argv)
 	}
 	size_t prog_len = 0;
 	uint8_t *prog = decode_hex(prog_hex, &prog_len, &bad);
-	free(stdin_text);
 	if (!prog) {
+		/* bad points into the program text */
+		int ret = bad ? fail("invalid program byte: %.*s",
+					(int)token_len(bad), bad)
+			      : fail("out of memory");
+		free(stdin_text);
 		free(mem);
-		return bad ? fail("invalid program byte: %.8s", bad)
-			   : fail("out of memory");
+		return ret;
 	}
+	free(stdin_text);
 
 	uint64_t r0 = 0;
 	int err;
@@ -242,3 +228,104 @@ int cmd_conformance_plugin(int argc, char **argv)
 	printf("%" PRIx64 "\n", r0);
 	return 0;
 }
+
+/* The options after the memory, one word each: an argument holding blanks
+ * is split at them, except for the value of "--program" (hex bytes
+ * separated by blanks): the rest of the argument holding "--program", or
+ * the whole next argument. Returns the number of words in *out (malloc'ed,
+ * the words too), or -1. */
+static int split_options(int argc, char **argv, char ***out)
+{
+	char **words = NULL;
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *p = argv[i];
+		if (n && !strcmp(words[n - 1], "--program") &&
+		    p[strspn(p, " \t\n")]) {
+			char **t = realloc(words, (size_t)(n + 1) * sizeof(*t));
+			if (!t)
+				goto oom;
+			words = t;
+			if (!(words[n] = strdup(p)))
+				goto oom;
+			n++;
+			continue;
+		}
+		for (;;) {
+			p += strspn(p, " \t\n");
+			if (!*p)
+				break;
+			size_t len = strcspn(p, " \t\n");
+			const char *rest = p + len + strspn(p + len, " \t\n");
+			char **t = realloc(words, (size_t)(n + 2) * sizeof(*t));
+			if (!t)
+				goto oom;
+			words = t;
+			if (!(words[n] = strndup(p, len)))
+				goto oom;
+			n++;
+			if (!strcmp(words[n - 1], "--program") && *rest) {
+				if (!(words[n] = strdup(rest)))
+					goto oom;
+				n++;
+				break;
+			}
+			p += len;
+		}
+	}
+	*out = words;
+	return n;
+oom:
+	for (int i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+	return -1;
+}
+
+static void free_words(char **words, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(words[i]);
+	free(words);
+}
+
+int cmd_conformance_plugin(int argc, char **argv)
+{
+	const char *mem_hex = NULL, *prog_hex = NULL, *engine_name = NULL;
+	bool elf = false;
+	int i = 1;
+
+	bpfx_set_log(plugin_log, NULL);
+	/* the optional memory comes first */
+	if (i < argc && strncmp(argv[i], "--", 2))
+		mem_hex = argv[i++];
+	char **opt;
+	int opt_cnt = split_options(argc - i, argv + i, &opt);
+	if (opt_cnt < 0)
+		return fail("out of memory");
+	int ret = -1;
+	for (i = 0; i < opt_cnt && ret < 0; i++) {
+		const char *a = opt[i];
+		if (!strcmp(a, "--elf")) {
+			elf = true;
+		} else if (!strcmp(a, "--engine") && i + 1 < opt_cnt) {
+			engine_name = opt[++i];
+		} else if (!strncmp(a, "--engine=", 9)) {
+			engine_name = a + 9;
+		} else if (!strcmp(a, "--program") && i + 1 < opt_cnt) {
+			prog_hex = opt[++i];
+		} else if (!strcmp(a, "--interpret")) {
+			engine_name = "interp";
+		} else if (!strcmp(a, "--jit")) {
+			engine_name = "jit";
+		} else {
+			ret = fail("invalid argument: %s", a);
+		}
+	}
+	if (ret < 0)
+		ret = run_plugin(mem_hex, prog_hex, engine_name, elf);
+	free_words(opt, opt_cnt);
+	return ret;
+}
+

@@ -580,9 +580,97 @@ static struct kernel_map *session_map(struct session *s, struct bpfx_map *map)
 	return NULL;
 }
 
+static int create_map(struct session *s, struct bpfx_map *map, int *fd_out);
+
+/* Records FD (of MAP, or NULL for a template) in the session, which closes
+ * it; closes it itself when it cannot. */
+static int session_add_map(struct session *s, struct bpfx_map *map, int fd)
+{
+	struct kernel_map *list;
+
+	list = realloc(s->maps, (s->map_cnt + 1) * sizeof(*list));
+	if (!list) {
+		close(fd);
+		return -ENOMEM;
+	}
+	s->maps = list;
+	s->maps[s->map_cnt++] = (struct kernel_map){ map, fd, false };
+	return 0;
+}
+
+/* A map-in-map is created with a template of its inner maps: the inner
+ * definition the object gave (the session closes it with the maps), else
+ * the first inner map it holds. Returns the template's fd. */
+static int create_inner_template(struct session *s, struct bpfx_map *map)
+{
+	const struct bpfx_map *tmpl = map->inner_map;
+	union bpf_attr attr;
+	int fd, err;
+
+	if (!tmpl || map_type_is_map_in_map(tmpl->type)) {
+		pr_warn("kernel: map %s: no inner map definition to create it "
+			"with", map->name);
+		return -EINVAL;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = tmpl->type;
+	attr.key_size = tmpl->key_size;
+	attr.value_size = tmpl->value_size;
+	attr.max_entries = MAX(tmpl->max_entries, 1u);
+	attr.map_flags = tmpl->map_flags;
+	fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+	if (fd < 0) {
+		err = -errno;
+		pr_warn("kernel: map %s: cannot create its inner map template "
+			"(%s map, key %u, value %u): %s", map->name,
+			map_type_name(tmpl->type), tmpl->key_size,
+			tmpl->value_size, strerror(-err));
+		return err;
+	}
+	/* kept with the session's maps (closed with them), never pulled */
+	err = session_add_map(s, NULL, fd);
+	return err ? err : fd;
+}
+
+/* Fills a kernel map-in-map with kernel copies of the inner maps its bpfx
+ * slots hold (bpfx keeps inner maps by bpfx fd). */
+static int push_inner_maps(struct session *s, struct bpfx_map *map, int fd)
+{
+	u8 *key = calloc(1, map->key_size + 1), *next = calloc(1, map->key_size + 1);
+	bool have = false;
+	int err = key && next ? 0 : -ENOMEM;
+
+	while (!err && !map->ops->get_next_key(map, have ? key : NULL, next)) {
+		struct bpfx_map *inner;
+		u32 bfd;
+		int kfd;
+
+		memcpy(key, next, map->key_size);
+		have = true;
+		if (map->ops->lookup_copy(map, key, &bfd))
+			continue;
+		inner = fd_lookup((int)bfd, FD_MAP);
+		if (!inner) {
+			pr_warn("kernel: map %s: a slot holds fd %u, which is no "
+				"longer a map", map->name, bfd);
+			err = -EBADF;
+			break;
+		}
+		err = create_map(s, inner, &kfd);
+		if (!err)
+			err = kmap_update(fd, key, &kfd, BPF_ANY);
+		if (err)
+			pr_warn("kernel: map %s: cannot fill a slot with map %s: "
+				"%s", map->name, inner->name, strerror(-err));
+	}
+	free(key);
+	free(next);
+	return err;
+}
+
 static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 {
-	struct kernel_map *km = session_map(s, map), *list;
+	struct kernel_map *km = session_map(s, map);
 	char name[KERNEL_NAME_LEN];
 	union bpf_attr attr;
 	int fd, btf_fd, err;
@@ -591,20 +679,10 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 		*fd_out = km->fd;
 		return 0;
 	}
-	if (map->type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
-	    map->type == BPF_MAP_TYPE_HASH_OF_MAPS) {
-		pr_warn("kernel: map %s: map-in-map is not supported by the "
-			"kernel engine yet", map->name);
-		return -EOPNOTSUPP;
-	}
 	if (!map->ops) {
 		pr_warn("kernel: map %s: not created by bpfx", map->name);
 		return -EINVAL;
 	}
-	list = realloc(s->maps, (s->map_cnt + 1) * sizeof(*list));
-	if (!list)
-		return -ENOMEM;
-	s->maps = list;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.map_type = map->type;
@@ -621,6 +699,12 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 		kernel_name(map->name, name);
 	}
 	memcpy(attr.map_name, name, sizeof(attr.map_name));
+	if (map_type_is_map_in_map(map->type)) {
+		err = create_inner_template(s, map);
+		if (err < 0)
+			return err;
+		attr.inner_map_fd = (u32)err;
+	}
 	btf_fd = btf_fd_of(s, map->obj);
 	if (btf_fd >= 0 && map->btf_value_type_id) {
 		attr.btf_fd = btf_fd;
@@ -644,9 +728,15 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 			map->max_entries, map->map_flags, strerror(-err));
 		return err;
 	}
-	s->maps[s->map_cnt++] = (struct kernel_map){ map, fd, false };
-	if (map->type != BPF_MAP_TYPE_PROG_ARRAY &&
-	    map->type != BPF_MAP_TYPE_RINGBUF) {
+	err = session_add_map(s, map, fd);
+	if (err)
+		return err;
+	if (map_type_is_map_in_map(map->type)) {
+		err = push_inner_maps(s, map, fd);
+		if (err)
+			return err;
+	} else if (map->type != BPF_MAP_TYPE_PROG_ARRAY &&
+		   map->type != BPF_MAP_TYPE_RINGBUF) {
 		err = push_contents(s, map, fd);
 		if (err)
 			return err;
@@ -712,6 +802,66 @@ static u32 prog_flags(const struct bpfx_program *prog)
 	return flags;
 }
 
+/* Programs that name a kernel function or tracepoint in their section
+ * (fentry/NAME, tp_btf/NAME, lsm/NAME, iter/NAME, ...) load with the BTF id
+ * of that target in vmlinux, found the way libbpf finds it. Loading does not
+ * attach: the kernel engine never attaches. Returns 0 when the program needs
+ * no target, the id when found, or a negative errno with a warning. */
+static int attach_btf_id(const struct bpfx_program *prog)
+{
+	static const struct {
+		const char *prefix, *target_prefix;
+		int kind;
+	} targets[] = {
+		{ "fentry/", "", BTF_KIND_FUNC },
+		{ "fentry.s/", "", BTF_KIND_FUNC },
+		{ "fexit/", "", BTF_KIND_FUNC },
+		{ "fexit.s/", "", BTF_KIND_FUNC },
+		{ "fmod_ret/", "", BTF_KIND_FUNC },
+		{ "fmod_ret.s/", "", BTF_KIND_FUNC },
+		{ "tp_btf/", "btf_trace_", BTF_KIND_TYPEDEF },
+		{ "lsm/", "bpf_lsm_", BTF_KIND_FUNC },
+		{ "lsm.s/", "bpf_lsm_", BTF_KIND_FUNC },
+		{ "lsm_cgroup/", "bpf_lsm_", BTF_KIND_FUNC },
+		{ "iter/", "bpf_iter_", BTF_KIND_FUNC },
+		{ "iter.s/", "bpf_iter_", BTF_KIND_FUNC },
+	};
+	const char *sec = prog->sec_name ? prog->sec_name : "";
+	char name[256];
+	int id;
+
+	if (prog->type != BPF_PROG_TYPE_TRACING &&
+	    prog->type != BPF_PROG_TYPE_LSM && prog->type != BPF_PROG_TYPE_EXT)
+		return 0;
+	if (sec[0] == '?')
+		sec++;
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		size_t len = strlen(targets[i].prefix);
+
+		if (strncmp(sec, targets[i].prefix, len))
+			continue;
+		if (snprintf(name, sizeof(name), "%s%s",
+			     targets[i].target_prefix, sec + len) >=
+		    (int)sizeof(name))
+			break;
+		pthread_once(&vmlinux_once, load_vmlinux_btf);
+		id = vmlinux_btf ? btf__find_by_name_kind(vmlinux_btf, name,
+							  targets[i].kind)
+				 : -ENOENT;
+		if (id <= 0) {
+			pr_warn("kernel: %s: section %s: attach target %s is "
+				"not in the kernel's BTF", prog->name,
+				prog->sec_name, name);
+			return -ENOENT;
+		}
+		return id;
+	}
+	pr_warn("kernel: %s: section %s: the kernel engine cannot name this "
+		"program's attach target (freplace and raw BTF ids are not "
+		"supported)", prog->name, prog->sec_name);
+	return -EOPNOTSUPP;
+}
+
 static int prog_load_attempt(struct bpfx_program *prog, union bpf_attr *attr,
 			     struct session *s)
 {
@@ -739,8 +889,13 @@ static int prog_load_attempt(struct bpfx_program *prog, union bpf_attr *attr,
 		fd = (int)sys_bpf(BPF_PROG_LOAD, attr);
 		if (fd >= 0) /* accepted with a log: keep it */
 			return fd;
-		log_kernel_text("verifier rejected it", prog->name, s->log,
-				err);
+		if (s->log[0])
+			log_kernel_text("verifier rejected it", prog->name,
+					s->log, err);
+		else /* refused before the verifier ran: permissions, type */
+			pr_warn("kernel: %s: the kernel refused to load it "
+				"before verifying it (%s)", prog->name,
+				strerror(err));
 	} else {
 		pr_warn("kernel: %s: rejected (%s)", prog->name, strerror(err));
 	}
@@ -809,6 +964,11 @@ static int load_prog(struct session *s, struct bpfx_program *prog, int *fd_out)
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = prog->type;
 	attr.expected_attach_type = prog->expected_attach_type;
+	err = attach_btf_id(prog);
+	if (err < 0)
+		goto out;
+	attr.attach_btf_id = (u32)err;
+	err = 0;
 	attr.insns = ptr_to_u64(insns);
 	attr.insn_cnt = (u32)prog->insn_cnt;
 	attr.license = ptr_to_u64(prog->obj->license);
@@ -1055,8 +1215,13 @@ int kernel_test_run(struct bpfx_program *prog, struct bpfx_test_run_opts *opts)
 	attr.test.flags = OPTS_GET(opts, flags, 0);
 	attr.test.cpu = OPTS_GET(opts, cpu, 0);
 	/* syscall programs write the context back into ctx_in and refuse a
-	 * ctx_out: run on a copy and hand the copy out as ctx_out */
-	syscall_ctx = prog->type == BPF_PROG_TYPE_SYSCALL && attr.test.ctx_in;
+	 * ctx_out, raw tracepoints refuse it too (and any repeat): run on a
+	 * copy and hand the copy out as ctx_out */
+	syscall_ctx = (prog->type == BPF_PROG_TYPE_SYSCALL ||
+		       prog->type == BPF_PROG_TYPE_RAW_TRACEPOINT) &&
+		      attr.test.ctx_in;
+	if (prog->type == BPF_PROG_TYPE_RAW_TRACEPOINT)
+		attr.test.repeat = 0;
 	if (syscall_ctx) {
 		ctx_copy = malloc(attr.test.ctx_size_in ? attr.test.ctx_size_in
 							: 1);
@@ -1096,7 +1261,7 @@ int kernel_test_run(struct bpfx_program *prog, struct bpfx_test_run_opts *opts)
 		opts->ctx_size_out = attr.test.ctx_size_in;
 	}
 	for (size_t i = 0; i < s.map_cnt; i++) {
-		int e = pull_map(&s, &s.maps[i]);
+		int e = s.maps[i].map ? pull_map(&s, &s.maps[i]) : 0;
 
 		if (e && !err)
 			err = e;

@@ -167,12 +167,6 @@ static int init_legacy_maps(struct bpfx_object *obj)
 
 /* ---- BTF-defined ".maps" ---- */
 
-static bool is_map_in_map(u32 type)
-{
-	return type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
-	       type == BPF_MAP_TYPE_HASH_OF_MAPS;
-}
-
 /* __uint(name, N): a pointer to an array of N elements. */
 static int member_int(struct bpfx_object *obj, const char *map_name,
 		      const struct btf_member *m, const char *field, u32 *res)
@@ -232,7 +226,7 @@ static int parse_values(struct bpfx_object *obj, struct bpfx_map *map,
 		return ld_sec_err(ld, ld->maps_idx, ENOTSUP,
 				  "map '%s': inner maps cannot have 'values'",
 				  map->name);
-	if (!prog_array && !is_map_in_map(map->type))
+	if (!prog_array && !map_type_is_map_in_map(map->type))
 		return ld_sec_err(ld, ld->maps_idx, EINVAL,
 				  "map '%s': 'values' needs a prog_array or "
 				  "map-in-map type, given before it",

@@ -62,6 +62,56 @@ static u64 bpf_throw(struct bpfx_run *run, u64 cookie, u64 r2, u64 r3,
 	return 0;
 }
 
+/* Number iterators (bpf_for, bpf_repeat): the 8-byte struct bpf_iter_num
+ * on the program's stack holds the last value handed out and the end, as
+ * the kernel's bpf_iter_num_kern does; next() returns a pointer to that
+ * value. A failed new() leaves an empty iterator. */
+struct iter_num {
+	s32 cur, end;
+};
+
+#define ITER_MAX_LOOPS (8 * 1024 * 1024) /* the kernel's BPF_MAX_LOOPS */
+
+static u64 bpf_iter_num_new(struct bpfx_run *run, u64 it, u64 start,
+			    u64 end, u64 r4, u64 r5)
+{
+	struct iter_num *s = (struct iter_num *)(uintptr_t)it;
+
+	if ((s32)start > (s32)end) {
+		s->cur = s->end = 0;
+		return (u64)(s64)-EINVAL;
+	}
+	if ((s64)(s32)end - (s64)(s32)start > ITER_MAX_LOOPS) {
+		s->cur = s->end = 0;
+		return (u64)(s64)-E2BIG;
+	}
+	s->cur = (s32)start - 1;
+	s->end = (s32)end;
+	return 0;
+}
+
+static u64 bpf_iter_num_next(struct bpfx_run *run, u64 it, u64 r2, u64 r3,
+			     u64 r4, u64 r5)
+{
+	struct iter_num *s = (struct iter_num *)(uintptr_t)it;
+
+	if ((s64)s->cur + 1 >= s->end) {
+		s->cur = s->end = 0;
+		return 0;
+	}
+	s->cur++;
+	return (u64)(uintptr_t)&s->cur;
+}
+
+static u64 bpf_iter_num_destroy(struct bpfx_run *run, u64 it, u64 r2,
+				u64 r3, u64 r4, u64 r5)
+{
+	struct iter_num *s = (struct iter_num *)(uintptr_t)it;
+
+	s->cur = s->end = 0;
+	return 0;
+}
+
 #define KFUNC(fn) { #fn, fn }
 
 const struct kfunc_desc kfuncs[] = {
@@ -70,6 +120,9 @@ const struct kfunc_desc kfuncs[] = {
 	KFUNC(bpf_preempt_disable),
 	KFUNC(bpf_preempt_enable),
 	KFUNC(bpf_throw),
+	KFUNC(bpf_iter_num_new),
+	KFUNC(bpf_iter_num_next),
+	KFUNC(bpf_iter_num_destroy),
 	{ "bpf_obj_new_impl", kfunc_obj_new },   /* objects.c */
 	{ "bpf_obj_drop_impl", kfunc_obj_drop },
 };

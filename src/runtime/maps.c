@@ -277,12 +277,6 @@ struct bpfx_map *map_by_fd(int fd)
 
 /* ---- map-in-map ---- */
 
-static bool map_type_is_map_in_map(u32 type)
-{
-	return type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||
-	       type == BPF_MAP_TYPE_HASH_OF_MAPS;
-}
-
 static bool map_type_is_array(u32 type)
 {
 	return type == BPF_MAP_TYPE_ARRAY ||

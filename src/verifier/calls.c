@@ -257,7 +257,8 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 				int spi = (-b - 1) / 8;
 				u8 *bytes = fr->slots[spi].stype;
 
-				if (bytes[0] == STACK_SPILL)
+				if (bytes[0] == STACK_SPILL ||
+				    bytes[0] == STACK_ITER)
 					memset(bytes, STACK_MISC, 8);
 				bytes[b + 8 * (spi + 1)] = STACK_MISC;
 			}
@@ -326,10 +327,10 @@ static int setup_callback(struct venv *env, int call_idx, int helper,
 			    st->curframe + 2);
 	if (cb_sub < 0)
 		return verr(env, -EINVAL, "callback is not a subprogram");
-	if (env->sub[cb_sub].may_throw)
-		return verr(env, -EINVAL,
-			    "bpf_throw kfunc (insn %d) cannot be called from callback subprog %d",
-			    (int)env->sub[cb_sub].start, cb_sub);
+	/* a bpf_throw under it is refused once every path is verified
+	 * (check_throw_in_callbacks), as the kernel does: a throw with a
+	 * reference held is reported as the leak first */
+	env->sub[cb_sub].is_cb = true;
 	/* the caller's stack as the callback finds it on any iteration:
 	 * scalars it may change are unknown */
 	for (int k = 0; k < caller->nslots; k++) {
@@ -602,7 +603,10 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		regs[0].id = ++env->id_gen;
 		break;
 	case RET_RINGBUF_MEM_OR_NULL: {
-		int ref = acquire_reference(env, idx);
+		int ref;
+
+		++env->id_gen; /* the null check's, replaced as the kernel does */
+		ref = acquire_reference(env, idx);
 		if (ref < 0)
 			return ref;
 		memset(&regs[0], 0, sizeof(regs[0]));
@@ -611,7 +615,7 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		regs[0].mem_size = (u32)size_max;
 		regs[0].var_off = tnum_const(0);
 		regs[0].ref_obj_id = ref;
-		regs[0].id = ++env->id_gen;
+		regs[0].id = ref;
 		break;
 	}
 	}
@@ -663,6 +667,10 @@ static int check_obj_new(struct venv *env, int idx)
 	if (!t || !btf_is_struct(t))
 		return verr(env, -EINVAL,
 			    "bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct");
+	/* the kernel numbers the null check first, then the reference
+	 * (which then serves both): "Unreleased reference id=2" for the
+	 * first object, as in its log */
+	++env->id_gen;
 	ref = acquire_reference(env, idx);
 	if (ref < 0)
 		return ref;
@@ -717,6 +725,8 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
 	if (st->lock_id)
 		return verr(env, -EINVAL,
 			    "function calls are not allowed while holding a lock");
+	if (is_iter_kfunc(env, insn))
+		return check_iter_kfunc(env, insn, idx);
 	if (!strcmp(name, "bpf_rcu_read_lock")) {
 		st->rcu_depth++;
 	} else if (!strcmp(name, "bpf_rcu_read_unlock")) {
@@ -734,13 +744,9 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
 				    name);
 		st->preempt_depth--;
 	} else if (!strcmp(name, "bpf_throw")) {
-		/* a callback frame anywhere on the stack: no unwinding
-		 * through a helper */
-		for (int f = 0; f <= st->curframe; f++)
-			if (st->frame[f]->is_callback)
-				return verr(env, -EINVAL,
-					    "bpf_throw kfunc (insn %d) cannot be called from callback subprog %d",
-					    idx, cur_frame(env)->subprog);
+		/* under a callback frame it cannot unwind through the
+		 * helper: check_throw_in_callbacks refuses the program once
+		 * the paths are verified; the path ends here meanwhile */
 		if ((err = check_reg_read(env, 1)))
 			return err;
 		if ((err = check_resource_leak(env, true, true, "bpf_throw")))
@@ -838,5 +844,67 @@ int check_subprog_call(struct venv *env, const struct bpf_insn *insn,
 		f->regs[i] = regs[i];
 	st->frame[++st->curframe] = f;
 	*next_idx = target;
+	return 0;
+}
+
+/* ---- bpf_throw under callbacks ---- */
+
+static bool is_throw_call(const struct bpf_insn *in)
+{
+	return in->code == (BPF_JMP | BPF_CALL) &&
+	       in->src_reg == BPF_PSEUDO_KFUNC_CALL && in->imm >= 0 &&
+	       (size_t)in->imm < kfunc_cnt &&
+	       !strcmp(kfuncs[in->imm].name, "bpf_throw");
+}
+
+/* Walks SUB and what it calls (or passes as a synchronous callback) in
+ * instruction order; IN_CB says a callback is on the way from the root. */
+static int throw_walk(struct venv *env, int sub, bool in_cb, int depth)
+{
+	const struct vsubprog *sp = &env->sub[sub];
+
+	in_cb |= sp->is_cb;
+	if (depth >= BPFX_MAX_CALL_FRAMES)
+		return 0;
+	for (u32 i = sp->start; i < sp->end; i++) {
+		const struct bpf_insn *in = &env->insns[i];
+		bool call = in->code == (BPF_JMP | BPF_CALL) &&
+			    in->src_reg == BPF_PSEUDO_CALL;
+		bool func = in->code == (BPF_LD | BPF_IMM | BPF_DW) &&
+			    in->src_reg == BPF_PSEUDO_FUNC;
+		int c, err;
+
+		if (is_throw_call(in)) {
+			if (!in_cb)
+				continue;
+			env->err_insn = (int)i;
+			return verr(env, -EINVAL,
+				    "bpf_throw kfunc (insn %u) cannot be called from callback subprog %d",
+				    i, sub);
+		}
+		if (!call && !func)
+			continue;
+		c = find_subprog(env, i + 1 + in->imm);
+		if (func)
+			i++; /* the second half of ld_imm64 */
+		/* async callbacks are walked from their own root */
+		if (c < 0 || (env->sub[c].is_async_cb && !call))
+			continue;
+		if ((err = throw_walk(env, c, in_cb, depth + 1)))
+			return err;
+	}
+	return 0;
+}
+
+int check_throw_in_callbacks(struct venv *env)
+{
+	for (int s = 0; s < env->sub_cnt; s++) {
+		int err;
+
+		if (s && !env->sub[s].is_async_cb)
+			continue;
+		if ((err = throw_walk(env, s, false, 0)))
+			return err;
+	}
 	return 0;
 }

@@ -205,6 +205,19 @@ static void deduce_32(struct vreg *r)
 			r->s32_max = MIN(r->s32_max, (s32)r->smax);
 		}
 	}
+	/* the upper halves are two consecutive values (0xffffffff then 0
+	 * included) and the low halves cross from negative to positive:
+	 * the values are one contiguous s32 range */
+	if ((u32)(r->umin >> 32) + 1 == (u32)(r->umax >> 32) &&
+	    (s32)r->umin < 0 && (s32)r->umax >= 0) {
+		r->s32_min = MAX(r->s32_min, (s32)r->umin);
+		r->s32_max = MIN(r->s32_max, (s32)r->umax);
+	}
+	if ((u32)((u64)r->smin >> 32) + 1 == (u32)((u64)r->smax >> 32) &&
+	    (s32)r->smin < 0 && (s32)r->smax >= 0) {
+		r->s32_min = MAX(r->s32_min, (s32)r->smin);
+		r->s32_max = MIN(r->s32_max, (s32)r->smax);
+	}
 	/* signed and unsigned 32-bit views agree when the sign is known */
 	if ((s32)r->u32_min <= (s32)r->u32_max) {
 		r->s32_min = MAX(r->s32_min, (s32)r->u32_min);

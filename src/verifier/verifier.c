@@ -98,62 +98,176 @@ static void log_source_line(struct venv *env, int insn)
 	vlog(env, "; %s\n", line);
 }
 
+/* Numbers as the kernel's log writes them: small ones (16-bit) in
+ * decimal, the others in hex (0 as "0x0" in a tnum, as the kernel's
+ * printf does), so bounds near the 32/64-bit edges read as bit
+ * patterns. */
+#define SNUM_DECIMAL(v) ((s64)(v) >= -32768 && (s64)(v) <= 32767)
+#define UNUM_DECIMAL(v) ((u64)(v) <= 65535)
+
+struct log_buf {
+	char *p;
+	size_t sz, n;
+	const char *sep; /* "" before the first field of a (...) list */
+};
+
+static void lb_put(struct log_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void lb_put(struct log_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->n >= b->sz)
+		return;
+	va_start(ap, fmt);
+	b->n += vsnprintf(b->p + b->n, b->sz - b->n, fmt, ap);
+	va_end(ap);
+}
+
+static void lb_snum(struct log_buf *b, s64 v)
+{
+	if (SNUM_DECIMAL(v))
+		lb_put(b, "%lld", (long long)v);
+	else
+		lb_put(b, "0x%llx", (unsigned long long)v);
+}
+
+static void lb_unum(struct log_buf *b, u64 v)
+{
+	if (UNUM_DECIMAL(v))
+		lb_put(b, "%llu", (unsigned long long)v);
+	else
+		lb_put(b, "0x%llx", (unsigned long long)v);
+}
+
+/* The eight bounds that are not the type's defaults, equal ones of the
+ * same kind and sign merged under one value ("smin=umin=4096"); 32-bit
+ * signed bounds printed in hex are not sign-extended. */
+static void lb_ranges(struct log_buf *b, const struct vreg *r)
+{
+	struct {
+		const char *name;
+		u64 val;
+		bool omit;
+	} m[8] = {
+		{ "smin", (u64)r->smin, r->smin == INT64_MIN },
+		{ "smax", (u64)r->smax, r->smax == INT64_MAX },
+		{ "umin", r->umin, r->umin == 0 },
+		{ "umax", r->umax, r->umax == UINT64_MAX },
+		{ "smin32",
+		  SNUM_DECIMAL(r->s32_min) ? (u64)(s64)r->s32_min
+					   : (u64)(u32)r->s32_min,
+		  r->s32_min == INT32_MIN },
+		{ "smax32",
+		  SNUM_DECIMAL(r->s32_max) ? (u64)(s64)r->s32_max
+					   : (u64)(u32)r->s32_max,
+		  r->s32_max == INT32_MAX },
+		{ "umin32", r->u32_min, r->u32_min == 0 },
+		{ "umax32", r->u32_max, r->u32_max == UINT32_MAX },
+	};
+
+	for (int i = 0; i < 8; i++) {
+		bool neg = m[i].name[0] == 's' && (s64)m[i].val < 0;
+
+		if (m[i].omit)
+			continue;
+		lb_put(b, "%s%s=", b->sep, m[i].name);
+		b->sep = ",";
+		for (int j = i + 2; j < 8; j += 2) {
+			bool neg2 = m[j].name[0] == 's' && (s64)m[j].val < 0;
+
+			if (m[j].omit || m[j].val != m[i].val || neg2 != neg)
+				continue;
+			m[j].omit = true;
+			lb_put(b, "%s=", m[j].name);
+		}
+		if (m[i].name[0] == 's')
+			lb_snum(b, (s64)m[i].val);
+		else
+			lb_unum(b, m[i].val);
+	}
+}
+
+static void lb_var_off(struct log_buf *b, struct tnum t)
+{
+	if (t.mask == ~0ULL)
+		return;
+	lb_put(b, "%svar_off=", b->sep);
+	b->sep = ",";
+	if (!t.mask)
+		lb_unum(b, t.value);
+	else
+		lb_put(b, "(0x%llx; 0x%llx)", (unsigned long long)t.value,
+		       (unsigned long long)t.mask);
+}
+
+/* One register as the kernel's log shows it: "0x7fffffff",
+ * "scalar(id=1,smax=0x7ffffffe)", "fp-8", "pkt(off=64,r=64)". */
 static void log_reg(struct venv *env, char *out, size_t sz,
 		    const struct vreg *r)
 {
+	struct log_buf b = { out, sz, 0, "" };
 	char t[48];
 
+	out[0] = '\0';
+	if (r->type == SCALAR_VALUE && tnum_is_const(r->var_off)) {
+		lb_snum(&b, (s64)r->var_off.value);
+		return;
+	}
 	if (r->type == SCALAR_VALUE) {
-		if (tnum_is_const(r->var_off)) {
-			snprintf(out, sz, "%lld", (long long)r->var_off.value);
-			return;
+		lb_put(&b, "scalar(");
+	} else {
+		reg_fmt(r, t, sizeof(t));
+		if (r->type == PTR_TO_STACK) {
+			lb_put(&b, "fp");
+			if (tnum_is_const(r->var_off)) {
+				lb_snum(&b, (s64)r->var_off.value + r->off);
+				return;
+			}
+		} else {
+			lb_put(&b, "%s", t);
 		}
-		size_t n = snprintf(out, sz, "scalar(");
-		bool first = true;
+		if (r->type == PTR_TO_BTF_ID && (r->flags & VREG_ALLOC))
+			lb_put(&b, "%s", btf_type_name(env, r->btf_id));
+		lb_put(&b, "(");
+	}
 #define FIELD(cond, ...)                                                       \
-	if ((cond) && n < sz) {                                                \
-		n += snprintf(out + n, sz - n, "%s", first ? "" : ",");        \
-		if (n < sz)                                                    \
-			n += snprintf(out + n, sz - n, __VA_ARGS__);           \
-		first = false;                                                 \
+	if (cond) {                                                            \
+		lb_put(&b, "%s", b.sep);                                       \
+		lb_put(&b, __VA_ARGS__);                                       \
+		b.sep = ",";                                                   \
 	}
-		FIELD(r->id, "id=%u", r->id);
-		FIELD(r->smin != INT64_MIN, "smin=%lld", (long long)r->smin);
-		FIELD(r->smax != INT64_MAX, "smax=%lld", (long long)r->smax);
-		FIELD(r->umin, "umin=%llu", (unsigned long long)r->umin);
-		FIELD(r->umax != UINT64_MAX, "umax=%llu",
-		      (unsigned long long)r->umax);
-		FIELD(r->var_off.mask != ~0ULL, "var_off=(%#llx; %#llx)",
-		      (unsigned long long)r->var_off.value,
-		      (unsigned long long)r->var_off.mask);
-		if (n < sz)
-			snprintf(out + n, sz - n, ")");
-		return;
-	}
-	reg_fmt(r, t, sizeof(t));
-	if (r->type == PTR_TO_BTF_ID && (r->flags & VREG_ALLOC))
-		snprintf(t + strlen(t), sizeof(t) - strlen(t), "%s",
-			 btf_type_name(env, r->btf_id));
-	if (r->type == PTR_TO_STACK) {
-		snprintf(out, sz, "fp%d", r->off);
-		return;
-	}
-	size_t n = snprintf(out, sz, "%s(", t);
-	bool first = true;
 	FIELD(r->id, "id=%u", r->id);
 	FIELD(r->ref_obj_id, "ref_obj_id=%u", r->ref_obj_id);
-	FIELD(r->map, "map=%s,ks=%u,vs=%u", r->map->name, r->map->key_size,
-	      r->map->value_size);
-	FIELD(r->off, "off=%d", r->off);
-	FIELD(r->type == PTR_TO_PACKET || r->type == PTR_TO_PACKET_META,
-	      "r=%d", r->range);
-	FIELD(r->type == PTR_TO_MEM, "sz=%u", r->mem_size);
-	FIELD(!tnum_is_const(r->var_off), "var_off=(%#llx; %#llx)",
-	      (unsigned long long)r->var_off.value,
-	      (unsigned long long)r->var_off.mask);
+	if (r->type != SCALAR_VALUE) {
+		FIELD(r->map, "map=%s,ks=%u,vs=%u", r->map->name,
+		      r->map->key_size, r->map->value_size);
+		if (r->off) {
+			FIELD(true, "off=");
+			lb_snum(&b, r->off);
+		}
+		if (r->type == PTR_TO_PACKET ||
+		    r->type == PTR_TO_PACKET_META) {
+			FIELD(true, "r=");
+			lb_unum(&b, (u64)(s64)r->range);
+		}
+		if (r->type == PTR_TO_MEM) {
+			FIELD(true, "sz=");
+			lb_unum(&b, r->mem_size);
+		}
+	}
 #undef FIELD
-	if (n < sz)
-		snprintf(out + n, sz - n, ")");
+	if (r->type != SCALAR_VALUE && tnum_is_const(r->var_off)) {
+		if (r->var_off.value) {
+			lb_put(&b, "%simm=", b.sep);
+			b.sep = ",";
+			lb_snum(&b, (s64)r->var_off.value);
+		}
+	} else {
+		lb_ranges(&b, r);
+		lb_var_off(&b, r->var_off);
+	}
+	lb_put(&b, ")");
 }
 
 static void log_state(struct venv *env, const struct vstate *st)
@@ -178,6 +292,18 @@ static void log_state(struct venv *env, const struct vstate *st)
 			char kinds[9];
 			bool any = false;
 
+			if (t[0] == STACK_ITER) {
+				const struct vslot *sl = &fr->slots[k];
+
+				n += snprintf(line + n, sizeof(line) - n,
+					      " fp%d=iter_num(ref_id=%u,state=%s,depth=%u)",
+					      -8 * (k + 1), sl->iter_ref,
+					      sl->iter_state == ITER_ACTIVE
+						      ? "active"
+						      : "drained",
+					      sl->iter_depth);
+				continue;
+			}
 			if (t[0] == STACK_SPILL) {
 				log_reg(env, r, sizeof(r), &fr->slots[k].spill);
 				n += snprintf(line + n, sizeof(line) - n,
@@ -331,6 +457,7 @@ int push_state(struct venv *env, struct vstate *st, int insn)
 			    "The sequence of %zu jumps is too complex.",
 			    env->todo_cnt);
 	st->insn = insn;
+	st->from_insn = env->cur ? env->cur->insn : -1;
 	st->hist_end = env->hist_cnt;
 	env->todo[env->todo_cnt++] = st;
 	return 0;
@@ -574,8 +701,20 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 		if (cmp == EXACT) {
 			if (memcmp(ot, ct, 8))
 				return false;
+			if (ot[0] == STACK_ITER &&
+			    (os->iter_state != cs->iter_state ||
+			     !check_ids(m, os->iter_ref, cs->iter_ref)))
+				return false;
 			if (ot[0] == STACK_SPILL &&
 			    !regs_exact(&os->spill, &cs->spill, m))
+				return false;
+			continue;
+		}
+		if (ot[0] == STACK_ITER) {
+			/* the depth is left out: it differs every iteration */
+			if (ct[0] != STACK_ITER ||
+			    os->iter_state != cs->iter_state ||
+			    !check_ids(m, os->iter_ref, cs->iter_ref))
 				return false;
 			continue;
 		}
@@ -602,6 +741,8 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 			if (o == STACK_INVALID)
 				continue;
 			if (c == STACK_INVALID)
+				return false;
+			if (c == STACK_ITER)
 				return false;
 			if (o == STACK_MISC) {
 				if (c == STACK_SPILL &&
@@ -677,7 +818,9 @@ static int is_state_visited(struct venv *env, int insn)
 	bool callback_entry = cur->callback_entry ||
 			      (fr->is_callback &&
 			       (u32)insn == env->sub[fr->subprog].start);
-	bool force = is_callback_call(&env->insns[insn]) || callback_entry;
+	bool iter_next = is_iter_next_insn(env, insn);
+	bool force = is_callback_call(&env->insns[insn]) || callback_entry ||
+		     iter_next;
 	bool add = force;
 	u32 states_cnt = 0;
 	int err;
@@ -690,11 +833,20 @@ static int is_state_visited(struct venv *env, int insn)
 		add = true;
 	for (link = &env->expl[insn]; (e = *link);) {
 		states_cnt++;
+		if (iter_next) {
+			/* an iteration whose state an earlier one covers,
+			 * finished or not: the loop has converged */
+			if (states_equal(env, e->st, cur, insn, RANGE_WITHIN) &&
+			    iter_next_active(env, cur, insn))
+				goto hit;
+			goto miss;
+		}
 		if (e->st->branches) {
 			if (callback_entry &&
 			    states_equal(env, e->st, cur, insn, RANGE_WITHIN))
 				goto hit;
-			if (states_equal(env, e->st, cur, insn, EXACT)) {
+			if (states_equal(env, e->st, cur, insn, EXACT) &&
+			    !iter_depths_differ(e->st, cur)) {
 				log_source_line(env, insn);
 				vlog(env, "cur state: ");
 				log_state(env, cur);
@@ -710,7 +862,9 @@ static int is_state_visited(struct venv *env, int insn)
 				add = false;
 			goto miss;
 		}
-		if (states_equal(env, e->st, cur, insn, NOT_EXACT))
+		if (states_equal(env, e->st, cur, insn,
+				 state_in_iter_body(e->st) ? RANGE_WITHIN
+							   : NOT_EXACT))
 			goto hit;
 miss:
 		if (add)
@@ -816,6 +970,13 @@ void mark_ptr_not_null(struct venv *env, u32 id, bool is_null)
 				ref = r->ref_obj_id;
 			if (is_null) {
 				reg_mark_known(r, 0);
+			} else if (r->type == PTR_TO_MAP_VALUE && r->map &&
+				   map_type_is_map_in_map(r->map->type)) {
+				/* a map-in-map's value is an inner map, as
+				 * the inner definition describes it */
+				r->type = CONST_PTR_TO_MAP;
+				r->map = r->map->inner_map;
+				r->flags &= ~VREG_MAYBE_NULL;
 			} else {
 				r->flags &= ~VREG_MAYBE_NULL;
 			}
@@ -933,6 +1094,33 @@ static int xdp_ctx_access(int off, int size, bool write)
 	return size <= 4 ? CTX_SCALAR : CTX_BAD;
 }
 
+/* Read-only contexts of the tracing kinds, as the kernel's
+ * *_is_valid_access(): x86-64's struct pt_regs is 21 registers of 8
+ * bytes, struct bpf_perf_event_data is those plus sample_period and addr,
+ * a tracepoint's record starts after its 8-byte common header and ends at
+ * PERF_MAX_TRACE_SIZE (8192), a raw tracepoint has up to 12 u64 arguments. */
+#define PT_REGS_SIZE 168
+static int tracing_ctx_access(u32 type, int off, int size, bool write)
+{
+	if (write || off < 0 || off % size)
+		return CTX_BAD;
+	switch (type) {
+	case BPF_PROG_TYPE_KPROBE:
+		return off + size <= PT_REGS_SIZE ? CTX_SCALAR : CTX_BAD;
+	case BPF_PROG_TYPE_PERF_EVENT:
+		if (off >= PT_REGS_SIZE + 16)
+			return CTX_BAD;
+		/* sample_period, addr: any power-of-two part; regs: whole */
+		if (off >= PT_REGS_SIZE)
+			return size <= 8 ? CTX_SCALAR : CTX_BAD;
+		return size == 8 ? CTX_SCALAR : CTX_BAD;
+	case BPF_PROG_TYPE_TRACEPOINT:
+		return off >= 8 && off < 8192 ? CTX_SCALAR : CTX_BAD;
+	default: /* raw tracepoints */
+		return off < 12 * 8 ? CTX_SCALAR : CTX_BAD;
+	}
+}
+
 static int ctx_access(u32 type, int off, int size, bool write)
 {
 	switch (type) {
@@ -950,6 +1138,11 @@ static int ctx_access(u32 type, int off, int size, bool write)
 	case BPF_PROG_TYPE_SYSCALL:
 		return off >= 0 && off < 0xffff && !(off % size) ? CTX_SCALAR
 								 : CTX_BAD;
+	case BPF_PROG_TYPE_KPROBE:
+	case BPF_PROG_TYPE_PERF_EVENT:
+	case BPF_PROG_TYPE_TRACEPOINT:
+	case BPF_PROG_TYPE_RAW_TRACEPOINT:
+		return tracing_ctx_access(type, off, size, write);
 	default:
 		/* types bpfx does not model field by field: in-range,
 		 * aligned accesses; the run-time checks still apply */
@@ -984,7 +1177,8 @@ static void stack_write_byte(struct vframe *fr, int off, u8 type)
 {
 	int spi = (-off - 1) / 8;
 
-	if (fr->slots[spi].stype[0] == STACK_SPILL)
+	if (fr->slots[spi].stype[0] == STACK_SPILL ||
+	    fr->slots[spi].stype[0] == STACK_ITER)
 		memset(fr->slots[spi].stype, STACK_MISC, 8);
 	*stack_byte(fr, off) = type;
 }
@@ -1019,13 +1213,20 @@ static int check_stack_access(struct venv *env, int regno,
 
 	stack_frame_bytes(env, reg, &fr);
 	if (!tnum_is_const(reg->var_off)) {
-		lo = reg->smin + reg->off + off;
-		hi = reg->smax + reg->off + off;
-		if (reg->smin == INT64_MIN || reg->smax == INT64_MAX ||
-		    lo < -MAX_BPF_STACK || hi + size > 0)
+		/* the kernel's BPF_MAX_VAR_OFF */
+		if (reg->smax >= (1LL << 29) || reg->smin <= -(1LL << 29))
 			return verr(env, 0,
 				    "invalid unbounded variable-offset%s stack R%d",
 				    write ? " write to" : " read from", regno);
+		lo = reg->smin + reg->off + off;
+		hi = reg->smax + reg->off + off;
+		if (lo < -MAX_BPF_STACK || hi + size > 0)
+			return verr(env, 0,
+				    "invalid variable-offset%s stack R%d var_off=(0x%llx; 0x%llx) off=%d size=%d",
+				    write ? " write to" : " read from", regno,
+				    (unsigned long long)reg->var_off.value,
+				    (unsigned long long)reg->var_off.mask,
+				    reg->off + off, size);
 		if (write && (err = frame_reserve(fr, (int)((-lo + 7) / 8))))
 			return err;
 		for (s64 b = lo; b < hi + size; b++) {
@@ -1035,7 +1236,7 @@ static int check_stack_access(struct venv *env, int regno,
 					      b + 8 * ((-b - 1) / 8 + 1)) ==
 				   STACK_INVALID) {
 				return verr(env, 0,
-					    "invalid variable-offset read from stack R%d var_off=(%#llx; %#llx) off=%d size=%d",
+					    "invalid variable-offset read from stack R%d var_off=(0x%llx; 0x%llx) off=%d size=%d",
 					    regno,
 					    (unsigned long long)reg->var_off.value,
 					    (unsigned long long)reg->var_off.mask,
@@ -1250,7 +1451,7 @@ static int check_alloc_access(struct venv *env, int regno,
 
 	if (!tnum_is_const(reg->var_off)) {
 		char tn[48];
-		snprintf(tn, sizeof(tn), "(%#llx; %#llx)",
+		snprintf(tn, sizeof(tn), "(0x%llx; 0x%llx)",
 			 (unsigned long long)reg->var_off.value,
 			 (unsigned long long)reg->var_off.mask);
 		return verr(env, 0,
@@ -1355,7 +1556,8 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		break;
 	case PTR_TO_MEM:
 		if (write && (reg.flags & VREG_RDONLY))
-			return verr(env, 0, "cannot write into rdonly_mem");
+			return verr(env, 0, "R%d cannot write into rdonly_mem",
+				    regno);
 		err = check_region(env, regno, &reg, off, size, reg.mem_size,
 				   "mem");
 		break;
@@ -2125,6 +2327,21 @@ static int check_return_code(struct venv *env, int regno, const char *where)
 	    env->prog->expected_attach_type == BPF_CGROUP_INET_EGRESS) {
 		lo = 0;
 		hi = 3;
+	} else if (type == BPF_PROG_TYPE_TRACING) {
+		/* fentry/fexit return nothing the kernel uses: 0 only;
+		 * iterators 0 or 1; the others anything */
+		switch (env->prog->expected_attach_type) {
+		case BPF_TRACE_FENTRY:
+		case BPF_TRACE_FEXIT:
+			lo = hi = 0;
+			break;
+		case BPF_TRACE_ITER:
+			lo = 0;
+			hi = 1;
+			break;
+		default:
+			return 0;
+		}
 	} else if (!ret_range_for_prog(type, &lo, &hi)) {
 		return 0;
 	}
@@ -2450,8 +2667,15 @@ path_done:
 			break;
 		env->cur = env->todo[--env->todo_cnt];
 		env->hist_cnt = env->cur->hist_end;
-		if (env->log_level > 1)
-			vlog(env, "from path to %d:\n", env->cur->insn);
+		if (env->log_level > 1) {
+			/* the kernel's "from 4 to 7: <state>" */
+			if (env->cur->from_insn >= 0)
+				vlog(env, "\nfrom %d to %d: ", env->cur->from_insn,
+				     env->cur->insn);
+			else
+				vlog(env, "\nfrom path to %d: ", env->cur->insn);
+			log_state(env, env->cur);
+		}
 	}
 	if (err < 0) {
 		if (env->log_level == 1 && env->cur) {
@@ -2602,8 +2826,11 @@ static int find_subprogs(struct venv *env)
 	env->sub[0].global = false;
 	if (env->prog->exception_cb_insn) {
 		int cb = find_subprog(env, env->prog->exception_cb_insn);
-		if (cb >= 0)
+		if (cb >= 0) {
 			env->sub[cb].is_exception_cb = true;
+			env->sub[cb].is_cb = true;
+			env->sub[cb].is_async_cb = true;
+		}
 	}
 	/* which subprograms may throw: a bpf_throw in them or a callee */
 	bool changed = true;
@@ -2664,6 +2891,74 @@ static void mark_prune_points(struct venv *env)
 		env->prune_point[env->sub[s].start] = 1;
 }
 
+/* Every instruction must be reachable from the entry or the exception
+ * callback, as the kernel's check_cfg() demands ("unreachable insn N");
+ * a bpf-to-bpf call and a function pointer (ld_imm64 src 4) lead to their
+ * target too. */
+static int check_reachable(struct venv *env)
+{
+	u8 *seen = calloc(env->cnt, 1);
+	int *stack = calloc(env->cnt + 1, sizeof(int));
+	int sp = 0, err = 0;
+
+	if (!seen || !stack) {
+		err = -ENOMEM;
+		goto out;
+	}
+	stack[sp++] = 0;
+	seen[0] = 1;
+	if (env->prog->exception_cb_insn &&
+	    env->prog->exception_cb_insn < env->cnt) {
+		stack[sp++] = (int)env->prog->exception_cb_insn;
+		seen[env->prog->exception_cb_insn] = 1;
+	}
+	while (sp) {
+		int i = stack[--sp], succ[2], n = 0;
+		const struct bpf_insn *in = &env->insns[i];
+		u8 cls = BPF_CLASS(in->code), op = BPF_OP(in->code);
+
+		if (in->code == (BPF_LD | BPF_IMM | BPF_DW)) {
+			succ[n++] = i + 2;
+			if (in->src_reg == BPF_PSEUDO_FUNC)
+				succ[n++] = i + 1 + in->imm;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op == BPF_EXIT) {
+			n = 0;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op == BPF_CALL) {
+			succ[n++] = i + 1;
+			if (in->src_reg == BPF_PSEUDO_CALL)
+				succ[n++] = i + 1 + in->imm;
+		} else if ((cls == BPF_JMP || cls == BPF_JMP32) &&
+			   op == BPF_JA) {
+			succ[n++] = jmp_target(in, i);
+		} else if (cls == BPF_JMP || cls == BPF_JMP32) {
+			succ[n++] = i + 1;
+			succ[n++] = jmp_target(in, i);
+		} else {
+			succ[n++] = i + 1;
+		}
+		for (int k = 0; k < n; k++)
+			if (succ[k] >= 0 && (size_t)succ[k] < env->cnt &&
+			    !seen[succ[k]]) {
+				seen[succ[k]] = 1;
+				stack[sp++] = succ[k];
+			}
+	}
+	for (size_t i = 0; i < env->cnt; i++) {
+		if (!seen[i])
+			err = verr(env, -EINVAL, "unreachable insn %zu", i);
+		if (err)
+			break;
+		if (env->insns[i].code == (BPF_LD | BPF_IMM | BPF_DW))
+			i++;
+	}
+out:
+	free(seen);
+	free(stack);
+	return err;
+}
+
 static void free_explored(struct venv *env)
 {
 	for (size_t i = 0; env->expl && i < env->cnt; i++) {
@@ -2707,6 +3002,10 @@ static int verify_entry(struct venv *env, int sub)
 	if (sub == 0) {
 		regs[1].type = PTR_TO_CTX;
 		regs[1].var_off = tnum_const(0);
+		/* a program of no type runs on a buffer: r2 is its length
+		 * (bpfx_program__run_raw, the conformance plugin's --elf) */
+		if (env->prog_type == BPF_PROG_TYPE_UNSPEC)
+			reg_mark_unknown(&regs[2]);
 	} else {
 		if (env->log_level)
 			vlog(env, "Validating %s() func#%d...\n", sp->name, sub);
@@ -2792,6 +3091,8 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 		goto out;
 	}
 	ret = find_subprogs(&env);
+	if (!ret)
+		ret = check_reachable(&env);
 	if (ret)
 		goto out;
 	compute_liveness(&env);
@@ -2802,6 +3103,8 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 	for (int s = 1; !ret && s < env.sub_cnt; s++)
 		if (env.sub[s].global || env.sub[s].is_exception_cb)
 			ret = verify_entry(&env, s);
+	if (!ret)
+		ret = check_throw_in_callbacks(&env);
 out:
 	if (stats) {
 		stats->insns_processed = env.insn_processed;

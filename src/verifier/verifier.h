@@ -105,7 +105,14 @@ bool scalar_within(const struct vreg *old, const struct vreg *cur);
 void reg_fmt(const struct vreg *r, char *buf, size_t sz);
 
 /* ---- stack and frames ---- */
-enum stack_byte { STACK_INVALID = 0, STACK_MISC, STACK_ZERO, STACK_SPILL };
+enum stack_byte {
+	STACK_INVALID = 0,
+	STACK_MISC,
+	STACK_ZERO,
+	STACK_SPILL,
+	STACK_ITER, /* all 8 bytes: an open-coded iterator (iter.c) */
+};
+enum iter_state { ITER_NONE_STATE = 0, ITER_ACTIVE, ITER_DRAINED };
 #define MAX_BPF_STACK 512
 #define SLOTS (MAX_BPF_STACK / 8)
 
@@ -113,6 +120,11 @@ enum stack_byte { STACK_INVALID = 0, STACK_MISC, STACK_ZERO, STACK_SPILL };
 struct vslot {
 	u8 stype[8];       /* byte b is fp-8*(spi+1)+b */
 	struct vreg spill; /* STACK_SPILL: the register spilled */
+	/* STACK_ITER: its reference, state and loop depth (the depth tells
+	 * iterations apart; states compare without it) */
+	u32 iter_ref;
+	u32 iter_depth;
+	u8 iter_state;
 };
 
 /* A frame keeps only the slots its function has touched (nslots, from
@@ -163,6 +175,7 @@ struct vstate {
 	struct vstate *parent;  /* the last checkpoint on this path */
 	u32 branches;
 	int insn;
+	int from_insn; /* a queued path: the insn that queued it, or -1 */
 	bool callback_entry;
 	/* the instructions this state executed since its parent checkpoint:
 	 * env->hist[hist_start, hist_end); the current state's end is
@@ -190,6 +203,9 @@ struct vsubprog {
 	u32 start, end;
 	bool global;
 	bool is_exception_cb;
+	bool is_cb;         /* runs as a callback (a helper's or kfunc's,
+			     * async ones, the exception callback) */
+	bool is_async_cb;   /* verified alone, not inside its setter */
 	bool may_throw;     /* contains or reaches a bpf_throw */
 	bool verified;      /* global: verified alone */
 	char name[64];
@@ -283,6 +299,14 @@ int find_subprog(struct venv *env, u32 insn);
 /* The name of type ID of the program's BTF, or "". */
 const char *btf_type_name(struct venv *env, u32 id);
 bool ret_range_for_prog(u32 prog_type, s32 *lo, s32 *hi);
+/* iter.c */
+bool is_iter_kfunc(const struct venv *env, const struct bpf_insn *insn);
+bool is_iter_next_insn(const struct venv *env, int insn);
+int check_iter_kfunc(struct venv *env, const struct bpf_insn *insn, int idx);
+bool iter_next_active(const struct venv *env, const struct vstate *st,
+		      int insn);
+bool state_in_iter_body(const struct vstate *st);
+bool iter_depths_differ(const struct vstate *old, const struct vstate *cur);
 /* precision.c */
 int hist_push(struct venv *env, int idx);
 static inline struct hist_entry *hist_cur(struct venv *env)
@@ -302,6 +326,8 @@ void mark_all_imprecise(struct vstate *st);
 int check_reg_read(struct venv *env, int regno);
 void clear_pkt_pointers(struct venv *env);
 int check_return_in_range(struct venv *env, int regno, const char *where);
+/* After every path is verified: no bpf_throw runs below a callback. */
+int check_throw_in_callbacks(struct venv *env);
 struct vstate *state_dup(const struct vstate *st);
 void state_free(struct vstate *st);
 int push_state(struct venv *env, struct vstate *st, int insn);

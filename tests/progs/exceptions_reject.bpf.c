@@ -199,3 +199,64 @@ int cookie_out_of_range(struct __sk_buff *ctx)
 	bpf_throw(64);
 	return 0;
 }
+
+/* a throw inside a bpf_loop callback while the caller holds an object:
+ * the leak is found on the throwing path first (the kernel's order), the
+ * callback rule only once every path is verified */
+// TEST prog=loop_callback_throw_holding_object data=00112233445566778899aabb08060001 error=Unreleased__reference__id=2 vlog=bpf_throw__would__lead__to__reference__leak
+SEC("?tc")
+int loop_callback_throw_holding_object(struct __sk_buff *ctx)
+{
+	struct foo *f = bpf_obj_new(typeof(*f));
+
+	if (!f)
+		return 0;
+	bpf_loop(3, loop_throws, 0, 0);
+	bpf_obj_drop(f);
+	return 0;
+}
+
+/* the rule names the throwing instruction and the callback around it,
+ * also when the throw is in a subprogram the callback calls */
+static __noinline int throws_below(void)
+{
+	bpf_throw(2);
+	return 0;
+}
+
+static __noinline int loop_calls_thrower(__u32 i, void *data)
+{
+	return throws_below();
+}
+
+// TEST prog=throw_below_loop_callback data=00112233445566778899aabb08060001 error=cannot__be__called__from__callback__subprog
+SEC("?tc")
+int throw_below_loop_callback(struct __sk_buff *ctx)
+{
+	bpf_loop(2, loop_calls_thrower, 0, 0);
+	return 0;
+}
+
+/* fentry/fexit programs must return 0: the default callback returns the
+ * cookie, so bpf_throw(64) breaks that rule at the throw (loaded only,
+ * never attached, on the kernel engine) */
+// TEST prog=fentry_throw_cookie error=At__program__exit__the__register__R1__has__smin=64__smax=64__should__have__been__in__[0,__0]
+SEC("?fentry/bpf_check")
+int fentry_throw_cookie(void *ctx)
+{
+	bpf_throw(64);
+	return 0;
+}
+
+__noinline int cb_returns_cookie(__u64 cookie)
+{
+	return cookie;
+}
+
+/* ... and a custom callback's return is the program's */
+// TEST prog=fentry_cb_unknown_return error=At__program__exit__the__register__R0__has__unknown__scalar__value__should__have__been__in__[0,__0]
+SEC("?fentry/bpf_check") __exception_cb(cb_returns_cookie)
+int fentry_cb_unknown_return(void *ctx)
+{
+	return 0;
+}

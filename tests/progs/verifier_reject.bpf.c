@@ -172,23 +172,28 @@ int global_throw_in_rcu(struct __sk_buff *skb)
 SEC("syscall")
 int uninit_stack(void *ctx)
 {
-	asm volatile("r0 = *(u64 *)(r10 - 8); exit;" : : : "r0");
-	return 0;
+	long v;
+
+	asm volatile("%0 = *(u64 *)(r10 - 8)" : "=r"(v));
+	return (int)v;
 }
 
 // TEST prog=uninit_reg error=R2__!read_ok
 SEC("syscall")
 int uninit_reg(void *ctx)
 {
-	asm volatile("r0 = r2; exit;" : : : "r0");
-	return 0;
+	long v;
+
+	asm volatile("%0 = r2" : "=r"(v));
+	return (int)v;
 }
 
 // TEST prog=endless error=infinite__loop__detected__at__insn
 SEC("syscall")
 int endless(void *ctx)
 {
-	asm volatile("l_%=: r0 = 0; goto l_%=;" : : : "r0");
+	/* the way out is never taken: r0 stays 0 */
+	asm volatile("r0 = 0; l_%=: if r0 != 0 goto +1; goto l_%=;" : : : "r0");
 	return 0;
 }
 
