@@ -1367,6 +1367,7 @@ static bool check_program(struct bpfx_program *prog, u64 seed, int max_frames,
 	alarm(0);
 	jit_free(prog);
 	interp_free(prog);
+	mem_proof_free(prog);
 	return bug;
 }
 

@@ -256,7 +256,36 @@ struct bpfx_program {
 
 	void *interp; /* the interpreter's pre-decoded form */
 	void *jit;    /* the JIT's native code (src/jit), or NULL */
+	struct mem_proof *mem_proof; /* the verifier's, or NULL */
 };
+
+/* What the verifier proved about a program's loads and stores (set by
+ * verifier_check() when it accepts; freed by mem_proof_free()). proven[i]
+ * is set at a plain load or store (not an atomic) when, on every path
+ * that reaches it, its pointer is one the verifier bounds to memory the
+ * run owns: the BPF stack, the context (at a constant offset), the
+ * packet between data and data_end, or a value of one of the program's
+ * own maps. The JIT leaves out the run-time check of such an access; the
+ * facts below are what that needs of a run, checked at entry
+ * (jit_run), since they depend on what r1 and the packet are. */
+struct mem_proof {
+	const struct bpf_insn *insns; /* the instructions it is about */
+	size_t cnt;
+	u8 *proven;     /* [cnt] */
+	u32 ctx_end;    /* proven context accesses end at or before r1 + ctx_end */
+	bool ctx_write; /* a proven store into the context */
+	bool pkt;       /* a proven packet access (needs the prepared context) */
+	bool pkt_write; /* a proven store into the packet */
+};
+BPFX_HIDDEN void mem_proof_free(struct bpfx_program *prog);
+/* PROG's proof if it is about its current instructions, else NULL. */
+static inline const struct mem_proof *
+prog_mem_proof(const struct bpfx_program *prog)
+{
+	const struct mem_proof *p = prog->mem_proof;
+	return p && p->insns == prog->insns && p->cnt == prog->insn_cnt ? p
+									 : NULL;
+}
 
 struct bpfx_object {
 	char *name;
@@ -430,6 +459,27 @@ BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
  * runtime never hangs on them. */
 BPFX_HIDDEN void helper_run_end(struct bpfx_run *run);
 
+/* The state every run of a program starts with (each repeat of a
+ * test_run), and what ends it: what a run may leave behind (a lock, ring
+ * buffer reservations, objects) is tested inline, as most leave nothing. */
+static inline void run_reset(struct bpfx_run *run)
+{
+	run->err = 0;
+	run->errmsg[0] = 0;
+	run->tail_call_cnt = 0;
+	run->rcu_nest = 0;
+	run->preempt_nest = 0;
+	run->cached = (struct run_region){ 0 };
+}
+
+static inline void run_settle(struct bpfx_run *run)
+{
+	if (run->held_lock || run->reserved_cnt)
+		helper_run_end(run);
+	if (run->object_cnt)
+		objects_run_end(run);
+}
+
 /* ---- verifier: src/verifier ---- */
 struct verifier_stats {
 	u32 insns_processed;
@@ -489,5 +539,9 @@ BPFX_HIDDEN int jit_prepare(struct bpfx_program *prog, char *err,
 			    size_t err_sz);
 BPFX_HIDDEN void jit_free(struct bpfx_program *prog);
 BPFX_HIDDEN int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret);
+/* REPEAT runs of the JIT's code, each as engine_run() does one (run_reset,
+ * the run, run_settle), until one fails; *ret is the last r0. */
+BPFX_HIDDEN int jit_run_repeat(struct bpfx_run *run, u64 r1, u64 r2,
+			       u32 repeat, u64 *ret);
 
 #endif

@@ -70,12 +70,26 @@ static size_t func_of(const struct jit_ctx *ctx, size_t i)
 	return i;
 }
 
-/* Whether INSN is a load, store or atomic that needs a check: anything
- * but an r10-based access at a constant offset inside the frame. */
-static bool access_checked(const struct bpf_insn *insn)
+/* Whether the load or store at I is one the verifier proved (struct
+ * mem_proof), so that the code leaves its check out. */
+static bool access_proven(const struct jit_ctx *ctx, size_t i)
 {
+	const struct bpf_insn *insn = &ctx->insns[i];
+	return ctx->proven && ctx->proven[i] &&
+	       !(BPF_CLASS(insn->code) == BPF_STX &&
+		 BPF_MODE(insn->code) == BPF_ATOMIC);
+}
+
+/* Whether the instruction at I is a load, store or atomic that needs a
+ * check: anything but an r10-based access at a constant offset inside
+ * the frame, or one the verifier proved. */
+static bool access_checked(const struct jit_ctx *ctx, size_t i)
+{
+	const struct bpf_insn *insn = &ctx->insns[i];
 	u8 cls = BPF_CLASS(insn->code);
 	if (cls != BPF_LDX && cls != BPF_ST && cls != BPF_STX)
+		return false;
+	if (access_proven(ctx, i))
 		return false;
 	int size = BPF_SIZE(insn->code) == BPF_B ? 1 :
 		   BPF_SIZE(insn->code) == BPF_H ? 2 :
@@ -103,7 +117,7 @@ static void mark_func_flags(struct jit_ctx *ctx)
 			break;
 		default:
 			if (ctx->decoded[i].kind != RESOLVED_SECOND_SLOT &&
-			    access_checked(&ctx->insns[i])) {
+			    access_checked(ctx, i)) {
 				*f |= FUNC_USES_WINDOWS;
 				if (BPF_CLASS(ctx->insns[i].code) != BPF_LDX)
 					*f |= FUNC_CHECKED_WRITE;
@@ -230,7 +244,8 @@ static void plan_groups(struct jit_ctx *ctx)
 				      BPF_MODE(insn->code) == BPF_MEM);
 			int base = cls == BPF_LDX ? insn->src_reg : insn->dst_reg;
 			if (plain && base != 10 && base < 11 &&
-			    ctx->decoded[i].kind != RESOLVED_SECOND_SLOT) {
+			    ctx->decoded[i].kind != RESOLVED_SECOND_SLOT &&
+			    !access_proven(ctx, i)) {
 				int size = BPF_SIZE(insn->code) == BPF_B ? 1 :
 					   BPF_SIZE(insn->code) == BPF_H ? 2 :
 					   BPF_SIZE(insn->code) == BPF_W ? 4 : 8;
@@ -314,6 +329,20 @@ int jit_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 	if (ret)
 		goto out;
 	ctx.func0_called = ctx.func_start[0] & FUNC_CALLED;
+	const struct mem_proof *proof = prog_mem_proof(prog);
+	if (proof) {
+		ctx.proven = proof->proven;
+		jp->ctx_end = proof->ctx_end;
+		jp->ctx_write = proof->ctx_write;
+		jp->pkt = proof->pkt;
+		jp->pkt_write = proof->pkt_write;
+		for (size_t i = 0; i < cnt; i++)
+			jp->unchecked += access_proven(&ctx, i) &&
+					 ctx.decoded[i].kind != RESOLVED_SECOND_SLOT &&
+					 (BPF_CLASS(ctx.insns[i].code) == BPF_LDX ||
+					  BPF_CLASS(ctx.insns[i].code) == BPF_ST ||
+					  BPF_CLASS(ctx.insns[i].code) == BPF_STX);
+	}
 	mark_func_flags(&ctx);
 	plan_groups(&ctx);
 
@@ -462,16 +491,19 @@ static inline void window_fill(struct jit_window *w, const struct run_region *r)
 	w->wr_lim[3] = wlen >= 8 ? wlen - 7 : 0;
 }
 
-static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
-		 u64 fp_above, const u64 *args, bool callback, u64 *ret)
+static inline __attribute__((always_inline)) int
+enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
+      u64 fp_above, const u64 *args, bool callback, u64 *ret)
 {
 	struct jit_state st; /* entry_rsp: set by the entry's prologue */
 	st.fp = 0;
 	st.cur = jp;
 	st.outer = run->engine_state;
 	st.callback = callback;
-	window_fill(&st.seed.cur, &run->ctx);
-	window_fill(&st.seed.alt, &run->pkt);
+	if (jp->seeds) {
+		window_fill(&st.seed.cur, &run->ctx);
+		window_fill(&st.seed.alt, &run->pkt);
+	}
 	run->engine_state = &st;
 	/* the main program is its own entry; a callback goes through the
 	 * entry stub */
@@ -485,6 +517,44 @@ static int enter(struct bpfx_run *run, const struct jit_prog *jp, u64 target,
 	return 0;
 }
 
+static inline bool region_holds(const struct run_region *r, u64 lo, u64 len,
+			 bool write)
+{
+	return lo >= r->lo && lo <= r->hi && len <= r->hi - lo &&
+	       (!write || r->writable);
+}
+
+/* Whether a run whose r1 is R1 gives JP's unchecked accesses what the
+ * verifier assumed (jit.h: struct jit_prog). */
+static inline bool jit_entry_ok(const struct bpfx_run *run, const struct jit_prog *jp,
+			 u64 r1)
+{
+	if (jp->ctx_end && !region_holds(&run->ctx, r1, jp->ctx_end, jp->ctx_write) &&
+	    !region_holds(&run->extra, r1, jp->ctx_end, jp->ctx_write))
+		return false;
+	/* packet pointers come from the data fields of the context that
+	 * test_run prepared, which name the run's packet */
+	if (jp->pkt && (!run->ctx_state || r1 != run->ctx.lo || !run->ctx.lo ||
+			(jp->pkt_write && !run->pkt.writable)))
+		return false;
+	return true;
+}
+
+/* One run of the main program, or of the interpreter when the run does
+ * not give the unchecked accesses what they were proven for. */
+static inline __attribute__((always_inline)) int
+run_main(struct bpfx_run *run, const struct jit_prog *jp, const u64 *args,
+	 u64 *ret)
+{
+	if (__builtin_expect(!jit_entry_ok(run, jp, args[0]), 0))
+		return interp_run(run, args[0], args[1], ret);
+	run->call = jit_callback;
+	u64 top = (u64)(uintptr_t)run->stack +
+		  BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE;
+	return enter(run, jp, (u64)(uintptr_t)jp->code + jp->main_off,
+		     top + BPFX_STACK_SIZE, args, false, ret);
+}
+
 int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 {
 	const struct jit_prog *jp = run->prog->jit;
@@ -492,11 +562,24 @@ int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		return run_fail(run, -EINVAL, "jit: program %s not compiled",
 				run->prog->name);
 	u64 args[5] = { r1, r2, 0, 0, 0 };
-	run->call = jit_callback;
-	u64 top = (u64)(uintptr_t)run->stack +
-		  BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE;
-	return enter(run, jp, (u64)(uintptr_t)jp->code + jp->main_off,
-		     top + BPFX_STACK_SIZE, args, false, ret);
+	return run_main(run, jp, args, ret);
+}
+
+int jit_run_repeat(struct bpfx_run *run, u64 r1, u64 r2, u32 repeat,
+		   u64 *ret)
+{
+	const struct jit_prog *jp = run->prog->jit;
+	if (!jp)
+		return run_fail(run, -EINVAL, "jit: program %s not compiled",
+				run->prog->name);
+	u64 args[5] = { r1, r2, 0, 0, 0 };
+	int err = 0;
+	for (u32 i = 0; i < repeat && !err; i++) {
+		run_reset(run);
+		err = run_main(run, jp, args, ret);
+		run_settle(run);
+	}
+	return err;
 }
 
 /* The instruction index whose code holds code offset OFF (for messages). */
@@ -678,7 +761,7 @@ u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,
 	return b;
 }
 
-u64 jit_tail_call(struct bpfx_run *run, u64 map, u64 index)
+u64 jit_tail_call(struct bpfx_run *run, u64 map, u64 index, u64 r1)
 {
 	struct bpfx_program *target = tail_call_target(run, map, index);
 	if (!target)
@@ -688,6 +771,14 @@ u64 jit_tail_call(struct bpfx_run *run, u64 map, u64 index)
 		run_fail(run, -EOPNOTSUPP,
 			 "jit: tail call to %s, which the JIT could not compile",
 			 target->name);
+		return 0;
+	}
+	if (!jit_entry_ok(run, jp, r1)) {
+		run_fail(run, -EOPNOTSUPP,
+			 "jit: tail call to %s: its unchecked accesses need %u context bytes%s%s, which this run does not have",
+			 target->name, jp->ctx_end,
+			 jp->ctx_write ? " (writable)" : "",
+			 jp->pkt ? jp->pkt_write ? " and a writable packet" : " and a packet" : "");
 		return 0;
 	}
 	return (u64)(uintptr_t)jp->code + jp->tail_off;

@@ -42,6 +42,16 @@ struct jit_prog {
 	struct jit_mark marks[16];
 	size_t mark_cnt;
 	unsigned passes;     /* sizing passes it took */
+	/* What the accesses compiled without a check (the verifier's
+	 * struct mem_proof) need of a run, tested at entry: r1 and the
+	 * CTX_END bytes after it in one region the run owns (writable for
+	 * CTX_WRITE), the prepared context and its packet (for PKT, writable
+	 * for PKT_WRITE). A run that does not meet them runs on the
+	 * interpreter, which checks every access. */
+	u32 ctx_end;
+	bool ctx_write, pkt, pkt_write;
+	bool seeds;          /* the entry's first windows are read */
+	size_t unchecked;    /* accesses compiled without a check */
 };
 
 /* The memory windows of one JITed function's frame: the last readable
@@ -169,6 +179,7 @@ struct jit_ctx {
 	u8 *func_start;       /* 1 at each function's first instruction */
 	u8 *func_flags;       /* FUNC_* at each function's first instruction */
 	struct jit_access *access; /* [cnt] */
+	const u8 *proven;     /* [cnt] the verifier's mem_proof, or NULL */
 	bool func0_called;    /* insn 0 is also a call target */
 	struct jit_prog *jp;
 	u64 magic;
@@ -207,7 +218,8 @@ BPFX_HIDDEN void jit_fault(struct bpfx_run *run, u32 code,
 			   const struct jit_prog *jp);
 BPFX_HIDDEN u64 jit_throw(struct bpfx_run *run, u32 insn, u64 rbp,
 			  const struct jit_prog *jp);
-BPFX_HIDDEN u64 jit_tail_call(struct bpfx_run *run, u64 map, u64 index);
+BPFX_HIDDEN u64 jit_tail_call(struct bpfx_run *run, u64 map, u64 index,
+			       u64 r1);
 BPFX_HIDDEN u64 jit_callx_resolve(struct bpfx_run *run, u64 id, u32 insn,
 				  const struct jit_prog *jp);
 

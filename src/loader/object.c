@@ -31,6 +31,7 @@ static void free_program(struct bpfx_program *prog)
 		jit_free(prog);
 	if (prog->interp)
 		interp_free(prog);
+	mem_proof_free(prog);
 	if (prog->fd >= 0)
 		fd_free(prog->fd);
 	free(prog->name);

@@ -12,9 +12,16 @@
  * list, so a value pointer a program got stays inside map->mem after a
  * delete (it may then see another key's value, as in the kernel).
  *
- * Locking: each bucket has a spinlock held by every operation on its
- * chain, lookups included, so a lookup never walks a chain that is being
- * relinked. One pool lock guards the free list and the LRU list. Order:
+ * Locking: each bucket has a spinlock held by every operation that
+ * changes its chain or reads it for the user side. Program lookups, the
+ * hot path, take no lock (the kernel's are RCU walks): a bucket's
+ * sequence count is odd while its chain is relinked, and a lookup that
+ * saw it odd or changed walks again (after a few tries, under the lock).
+ * A walk that strays, through an element unlinked meanwhile, into
+ * another chain or the free list ends within max_entries steps and is
+ * thrown away by the count check; the value pointer it returns is inside
+ * map->mem whatever happened. One pool lock guards the free list and the
+ * LRU list. Order:
  * bucket, then pool. LRU eviction runs with the pool lock held and takes
  * the victim's bucket with a trylock (skipping victims whose bucket is
  * busy), so it cannot deadlock against the usual order.
@@ -52,6 +59,9 @@ struct htab_bucket {
 	/* index + 1; written atomically so get_next_key can skip empty
 	 * buckets without taking their locks */
 	u32 head;
+	/* odd while the chain is being relinked: program lookups walk it
+	 * without the lock and start again when it changed (a seqlock) */
+	u32 seq;
 };
 
 struct htab {
@@ -113,8 +123,27 @@ static u32 htab_hash(const struct htab *h, const void *key, u32 size)
 		acc ^= acc >> 32;
 	}
 	if (size) {
+		/* the tail as a little-endian word, read in at most three
+		 * loads: bytes copied one by one into a word and read back
+		 * whole would stall the load on the stores */
+		u32 shift = 0;
 		word = 0;
-		memcpy(&word, p, size);
+		if (size & 4) {
+			u32 w4;
+			memcpy(&w4, p, 4);
+			word = w4;
+			p += 4;
+			shift = 32;
+		}
+		if (size & 2) {
+			u16 w2;
+			memcpy(&w2, p, 2);
+			word |= (u64)w2 << shift;
+			p += 2;
+			shift += 16;
+		}
+		if (size & 1)
+			word |= (u64)*p << shift;
 		acc = (acc ^ word) * 0xc4ceb9fe1a85ec53ull;
 	}
 	return (u32)htab_mix(acc);
@@ -123,6 +152,25 @@ static u32 htab_hash(const struct htab *h, const void *key, u32 size)
 static inline struct htab_bucket *htab_bucket(struct htab *h, u32 hash)
 {
 	return &h->buckets[hash & (h->n_buckets - 1)];
+}
+
+static inline bool htab_key_eq(const u8 *a, const void *b, u32 size)
+{
+	u32 a4, b4;
+	u64 a8, b8;
+
+	switch (size) { /* the common sizes without a call */
+	case 4:
+		memcpy(&a4, a, 4);
+		memcpy(&b4, b, 4);
+		return a4 == b4;
+	case 8:
+		memcpy(&a8, a, 8);
+		memcpy(&b8, b, 8);
+		return a8 == b8;
+	default:
+		return !memcmp(a, b, size);
+	}
 }
 
 /* The element holding KEY in bucket B (locked), or 0; *prev is the
@@ -135,7 +183,7 @@ static u32 htab_find(struct htab *h, struct htab_bucket *b, u32 hash,
 	for (u32 idx = b->head; idx;) {
 		struct htab_elem *e = htab_elem(h, idx);
 
-		if (e->hash == hash && !memcmp(htab_key(e), key, key_size)) {
+		if (e->hash == hash && htab_key_eq(htab_key(e), key, key_size)) {
 			if (prev)
 				*prev = before;
 			return idx;
@@ -162,15 +210,30 @@ static bool htab_chain_prev(struct htab *h, struct htab_bucket *b, u32 idx,
 	return false;
 }
 
+/* A change of bucket B's chain (its lock held), between these two. */
+static inline void bucket_change_begin(struct htab_bucket *b)
+{
+	__atomic_store_n(&b->seq, b->seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void bucket_change_end(struct htab_bucket *b)
+{
+	__atomic_store_n(&b->seq, b->seq + 1, __ATOMIC_RELEASE);
+}
+
 static void htab_unlink(struct htab *h, struct htab_bucket *b, u32 idx,
 			u32 prev)
 {
 	struct htab_elem *e = htab_elem(h, idx);
 
+	bucket_change_begin(b);
 	if (prev)
-		htab_elem(h, prev)->next = e->next;
+		__atomic_store_n(&htab_elem(h, prev)->next, e->next,
+				 __ATOMIC_RELAXED);
 	else
 		__atomic_store_n(&b->head, e->next, __ATOMIC_RELAXED);
+	bucket_change_end(b);
 	e->in_use = false;
 }
 
@@ -452,11 +515,41 @@ static int htab_update_elem(struct bpfx_map *map, const void *key,
 	memcpy(htab_key(e), key, map->key_size);
 	htab_write_value(map, h, idx, value, cpu, true);
 	e->in_use = true;
-	e->next = b->head;
+	bucket_change_begin(b);
+	__atomic_store_n(&e->next, b->head, __ATOMIC_RELAXED);
 	__atomic_store_n(&b->head, idx, __ATOMIC_RELAXED);
+	bucket_change_end(b);
 out:
 	map_spin_unlock(&b->lock);
 	return err;
+}
+
+/* htab_find() without the lock: the element holding KEY, 0 when there
+ * is none, or -1 when the chain changed during the walk. */
+static s64 htab_find_unlocked(struct htab *h, struct htab_bucket *b, u32 hash,
+			      const void *key, u32 key_size, u32 max_entries)
+{
+	u32 seq = __atomic_load_n(&b->seq, __ATOMIC_ACQUIRE);
+	u32 found = 0;
+
+	if (seq & 1)
+		return -1;
+	u32 idx = __atomic_load_n(&b->head, __ATOMIC_RELAXED);
+	for (u32 steps = 0; idx && idx <= max_entries && steps <= max_entries;
+	     steps++) {
+		struct htab_elem *e = htab_elem(h, idx);
+
+		if (__atomic_load_n(&e->hash, __ATOMIC_RELAXED) == hash &&
+		    htab_key_eq(htab_key(e), key, key_size)) {
+			found = idx;
+			break;
+		}
+		idx = __atomic_load_n(&e->next, __ATOMIC_RELAXED);
+	}
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&b->seq, __ATOMIC_RELAXED) != seq)
+		return -1;
+	return found;
 }
 
 static void *htab_lookup(struct bpfx_map *map, const void *key, int cpu)
@@ -467,6 +560,21 @@ static void *htab_lookup(struct bpfx_map *map, const void *key, int cpu)
 	void *value = NULL;
 	u32 idx, fd = 0;
 
+	if (!h->of_maps) {
+		for (int tries = 0; tries < 4; tries++) {
+			s64 found = htab_find_unlocked(h, b, hash, key,
+						       map->key_size,
+						       map->max_entries);
+			if (found < 0)
+				continue;
+			if (!found)
+				return NULL;
+			if (h->lru)
+				atomic_store_explicit(&htab_elem(h, (u32)found)->ref,
+						      1, memory_order_relaxed);
+			return htab_value(h, (u32)found, map_cpu_slot(map, cpu));
+		}
+	}
 	map_spin_lock(&b->lock);
 	idx = htab_find(h, b, hash, key, map->key_size, NULL);
 	if (idx) {

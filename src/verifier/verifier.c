@@ -1758,6 +1758,67 @@ unknown:
 	return 0;
 }
 
+/* ---- what the JIT may rely on (internal.h: struct mem_proof) ---- */
+
+/* Whether MAP is one of the program's own maps, whose values stay in its
+ * storage for as long as the program lives. */
+static bool map_is_own(const struct venv *env, const struct bpfx_map *map)
+{
+	for (size_t i = 0; map && i < env->prog->map_cnt; i++)
+		if (env->prog->maps[i] == map)
+			return true;
+	return false;
+}
+
+/* Records what the load or store at IDX through PTR (its register before
+ * the access, which check_mem_access() accepted) proves: the access stays
+ * in memory the run owns, whatever the run-time values. */
+static void note_access(struct venv *env, int idx, const struct vreg *ptr,
+			int off, int size, bool write)
+{
+	struct mem_proof *p = &env->proof;
+	bool holds = false;
+
+	if (!p->proven || idx < 0 || (size_t)idx >= env->cnt)
+		return;
+	switch (ptr->type) {
+	case PTR_TO_STACK:
+		holds = true;
+		break;
+	case PTR_TO_CTX: {
+		s64 end = (s64)ptr->off + off + size;
+		holds = end > 0 && end <= UINT16_MAX;
+		if (holds && (u32)end > p->ctx_end)
+			p->ctx_end = (u32)end;
+		p->ctx_write |= write;
+		break;
+	}
+	case PTR_TO_PACKET:
+		holds = true;
+		p->pkt = true;
+		p->pkt_write |= write;
+		break;
+	case PTR_TO_MAP_VALUE:
+		holds = map_is_own(env, ptr->map);
+		break;
+	default:
+		break;
+	}
+	if (!holds)
+		p->proven[idx] = PROOF_FAILS;
+	else if (p->proven[idx] == PROOF_UNSEEN)
+		p->proven[idx] = PROOF_HOLDS;
+}
+
+void mem_proof_free(struct bpfx_program *prog)
+{
+	if (!prog->mem_proof)
+		return;
+	free(prog->mem_proof->proven);
+	free(prog->mem_proof);
+	prog->mem_proof = NULL;
+}
+
 /* ---- ALU ---- */
 
 static int check_alu(struct venv *env, const struct bpf_insn *insn)
@@ -2563,9 +2624,14 @@ static int do_insn(struct venv *env, int idx, int *next)
 		bool sx = BPF_MODE(insn->code) == BPFX_MEMSX;
 		if ((err = check_reg_read(env, insn->src_reg)))
 			return err;
-		return check_mem_access(env, idx, insn->src_reg, insn->off,
-					insn_size(insn->code), false,
-					insn->dst_reg, sx);
+		struct vreg ptr = regs[insn->src_reg];
+		err = check_mem_access(env, idx, insn->src_reg, insn->off,
+				       insn_size(insn->code), false,
+				       insn->dst_reg, sx);
+		if (!err)
+			note_access(env, idx, &ptr, insn->off,
+				    insn_size(insn->code), false);
+		return err;
 	}
 	case BPF_ST:
 	case BPF_STX: {
@@ -2592,12 +2658,18 @@ static int do_insn(struct venv *env, int idx, int *next)
 				    (err = mark_precise(env, insn->src_reg)))
 					return err;
 			}
-			return check_mem_access(env, idx, insn->dst_reg,
-						insn->off, insn_size(insn->code),
-						true, insn->src_reg, false);
+			struct vreg ptr = regs[insn->dst_reg];
+			err = check_mem_access(env, idx, insn->dst_reg,
+					       insn->off, insn_size(insn->code),
+					       true, insn->src_reg, false);
+			if (!err)
+				note_access(env, idx, &ptr, insn->off,
+					    insn_size(insn->code), true);
+			return err;
 		}
 		/* BPF_ST: the immediate as a register */
 		reg_mark_known(&imm, (u64)(s64)insn->imm);
+		struct vreg st_ptr = regs[insn->dst_reg];
 		struct vreg saved = regs[0];
 		struct vreg *slot = &regs[0];
 		/* borrow a scratch slot: use the frame's r0 copy */
@@ -2612,11 +2684,17 @@ static int do_insn(struct venv *env, int idx, int *next)
 			    insn->imm == 0) {
 				/* zero bytes */
 			}
+			if (!err)
+				note_access(env, idx, &st_ptr, insn->off,
+					    insn_size(insn->code), true);
 			return err;
 		}
 		err = check_mem_access(env, idx, insn->dst_reg, insn->off,
 				       insn_size(insn->code), true, 0, false);
 		regs[0] = saved;
+		if (!err)
+			note_access(env, idx, &st_ptr, insn->off,
+				    insn_size(insn->code), true);
 		return err;
 	}
 	case BPF_LD:
@@ -3130,8 +3208,11 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 	env.live = calloc(env.cnt, sizeof(u16));
 	env.expl = calloc(env.cnt, sizeof(*env.expl));
 	env.states_at = calloc(env.cnt, sizeof(u32));
+	/* a proof about other instructions must not outlive them */
+	mem_proof_free(prog);
+	env.proof.proven = calloc(env.cnt ? env.cnt : 1, 1);
 	if (!env.insn_sub || !env.prune_point || !env.live || !env.expl ||
-	    !env.states_at) {
+	    !env.states_at || !env.proof.proven) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -3183,6 +3264,19 @@ out:
 			snprintf(err, err_sz, "verifier: %s", env.msg);
 		}
 	}
+	if (!ret) {
+		/* an instruction never reached keeps its checks */
+		for (size_t i = 0; i < env.cnt; i++)
+			env.proof.proven[i] = env.proof.proven[i] == PROOF_HOLDS;
+		prog->mem_proof = malloc(sizeof(*prog->mem_proof));
+		if (prog->mem_proof) {
+			*prog->mem_proof = env.proof;
+			prog->mem_proof->insns = prog->insns;
+			prog->mem_proof->cnt = prog->insn_cnt;
+			env.proof.proven = NULL;
+		}
+	}
+	free(env.proof.proven);
 	free_explored(&env);
 	free(env.todo);
 	free(env.hist);

@@ -267,7 +267,12 @@ struct venv {
 	int err_insn;
 	int verifying_sub;     /* the subprogram whose pass this is */
 	bool throw_in_callback_checked;
+	/* for the JIT (internal.h: struct mem_proof): per instruction
+	 * PROOF_UNSEEN, then PROOF_HOLDS while every visit proves the
+	 * access, PROOF_FAILS once one does not */
+	struct mem_proof proof;
 };
+enum { PROOF_UNSEEN = 0, PROOF_HOLDS, PROOF_FAILS };
 
 void vlog(struct venv *env, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

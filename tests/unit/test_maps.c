@@ -1206,6 +1206,74 @@ static void test_hash_threads(void)
 	stress_one(BPF_MAP_TYPE_LRU_PERCPU_HASH, 300);
 }
 
+/* Program lookups walk chains without the bucket lock (map_hash.c):
+ * while two threads insert and delete other keys in the same buckets,
+ * every lookup of a key that stays in the map finds it, with its value. */
+#define CHURN_STABLE 64
+struct churn_arg {
+	struct bpfx_map *map;
+	atomic_int *stop;
+	unsigned int seed;
+	long ops, bad;
+	bool writer;
+};
+
+static void *churn_worker(void *arg)
+{
+	struct churn_arg *a = arg;
+	u64 v;
+
+	while (!atomic_load_explicit(a->stop, memory_order_relaxed)) {
+		u32 r = a->seed = a->seed * 1103515245u + 12345u;
+		a->ops++;
+		if (a->writer) {
+			/* keys that share the stable keys' buckets (the map
+			 * has 256 of them, all chains mixed) */
+			u32 key = CHURN_STABLE + (r >> 8) % 512;
+			v = key;
+			if (r & 1)
+				a->map->ops->update(a->map, &key, &v, BPF_ANY, 0);
+			else
+				a->map->ops->delete(a->map, &key);
+			continue;
+		}
+		u32 key = (r >> 8) % CHURN_STABLE;
+		const u64 *p = a->map->ops->lookup(a->map, &key, 0);
+		if (!p || *p != key)
+			a->bad++;
+	}
+	return NULL;
+}
+
+static void test_hash_lookup_churn(void)
+{
+	struct bpfx_map map;
+	struct churn_arg args[4];
+	pthread_t th[4];
+	atomic_int stop = 0;
+
+	map_init(&map, BPF_MAP_TYPE_HASH, 4, 8, 256, 0);
+	CHECK_EQ(map_create(&map), 0);
+	for (u32 k = 0; k < CHURN_STABLE; k++) {
+		u64 v = k;
+		CHECK_EQ(map.ops->update(&map, &k, &v, BPF_NOEXIST, 0), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct churn_arg){ .map = &map, .stop = &stop,
+					      .seed = 77u + (unsigned int)i,
+					      .writer = i < 2 };
+		pthread_create(&th[i], NULL, churn_worker, &args[i]);
+	}
+	usleep(250 * 1000);
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		CHECK_EQ(args[i].bad, 0);
+		CHECK(args[i].ops > 100);
+	}
+	map_destroy(&map);
+}
+
 /* Maps come and go while other threads ask the registry. */
 static void *registry_reader(void *arg)
 {
@@ -1253,4 +1321,5 @@ TEST_MAIN(TEST(test_fd), TEST(test_create_errors), TEST(test_type_names),
 	  TEST(test_hash), TEST(test_percpu_hash), TEST(test_lru),
 	  TEST(test_prog_array), TEST(test_map_in_map), TEST(test_ringbuf),
 	  TEST(test_ringbuf_threads), TEST(test_hash_threads),
+	  TEST(test_hash_lookup_churn),
 	  TEST(test_registry_threads))

@@ -6,7 +6,7 @@
  * arguments 2-6 (rsi, rdx, rcx, r8, r9), so a helper call only loads the
  * run into rdi; r0 is rax, r6-r9 are the callee-saved rbx, r13, r14, r15
  * and r10, the BPF frame pointer (into the thread's BPF stack run->stack,
- * never the host stack), is r12. rbp is a real frame pointer, so the
+ * never the host stack), is r13. rbp is a real frame pointer, so the
  * frames of JITed functions form a chain; r10, r11 and rdi are scratch.
  *
  * Frames. Every JITed function (main program, subprogram) and the C-ABI
@@ -20,8 +20,11 @@
  * exit through either returns to the host with its state intact whatever
  * happened. A boundary frame keeps its BPF r10 (JIT_FRAME_FP) for a throw.
  *
- * Safety. Every load, store and atomic checks its address: an access at
- * a constant offset of r10 within the frame needs no check; any other
+ * Safety. Every load, store and atomic checks its address but two kinds:
+ * an access at a constant offset of r10 within the frame, and a load or
+ * store the verifier proved inside memory the run owns (internal.h:
+ * struct mem_proof; the driver checks at entry that the run gives what
+ * the proof assumed, else the run goes to the interpreter). Any other
  * tests, inline, the frame's memory window for its kind and size (jit.h:
  * struct jit_window, the last readable / writable region that matched,
  * as the interpreter keeps in locals: lea r10, [addr]; sub r10, [lo];
@@ -65,8 +68,11 @@ enum {
 /* BPF register -> x86-64 register */
 static const u8 reg_map[11] = {
 	[0] = RAX, [1] = RSI, [2] = RDX, [3] = RCX, [4] = R8, [5] = R9,
-	[6] = RBX, [7] = R13, [8] = R14, [9] = R15, [10] = R12,
+	[6] = RBX, [7] = R12, [8] = R14, [9] = R15, [10] = R13,
 };
+/* BPF r10 in r13, not r12: [r13 + disp] needs no SIB byte, and most
+ * accesses are to the stack */
+#define FP R13
 #define TMP R11 /* scratch: addresses, call targets */
 #define AUX R10 /* scratch */
 
@@ -500,6 +506,16 @@ static bool returns_by_jump(const struct jit_ctx *ctx, size_t i)
 	return i != 0 && (ctx->func_flags[i] & FUNC_MAY_THROW);
 }
 
+/* Whether the function holding instruction I reads its frame's windows
+ * (a checked access, or a callee that copies them): only then must a
+ * call that may move the packet empty them. */
+static bool uses_windows(const struct jit_ctx *ctx, size_t i)
+{
+	while (i && !ctx->func_start[i])
+		i--;
+	return ctx->func_flags[i] & FUNC_USES_WINDOWS;
+}
+
 /* The frame's memory windows match nothing: xor r10d, r10d; then
  * mov [rbp + window.rd_lim[k]], r10; mov [rbp + window.wr_lim[k]], r10
  * for both windows */
@@ -705,7 +721,7 @@ static void emit_stack_test(struct jit_emit *e, int base, s32 disp, u32 span,
 }
 
 /* The address check of a load/store/atomic of SIZE at [base + off].
- * Returns the host register to address through, with *disp: r12 for a
+ * Returns the host register to address through, with *disp: r13 for a
  * constant offset inside the frame (no check), r11 for an atomic (the
  * address, after its alignment test), else the BPF register itself.
  * Inline: the frame's window for the access (or, for r10-based
@@ -723,9 +739,11 @@ static int emit_mem_check(struct insn_ctx *ic, int bpf_base, s16 off,
 					     (u32)ic->i << JIT_FAULT_KIND_BITS |
 						     JIT_FAULT_MISALIGNED));
 		*disp = off;
-		return R12;
+		return FP;
 	}
 	*disp = off;
+	if (!atomic && ic->ctx->proven && ic->ctx->proven[ic->i])
+		return base; /* the verifier bounds it to memory the run owns */
 	const struct jit_access *acc = &ic->ctx->access[ic->i];
 	if (!atomic && ic->bank == 0 && acc->mode == ACCESS_MEMBER)
 		return base; /* its group's first access checked it */
@@ -1033,10 +1051,10 @@ static void emit_record_frame(struct insn_ctx *ic)
 {
 	struct jit_emit *e = ic->e;
 	/* mov r10, [rbp-8]; mov r10, [r10+engine_state];
-	 * mov [r10+fp], r12; movabs r11, jp; mov [r10+cur], r11 */
+	 * mov [r10+fp], r13; movabs r11, jp; mov [r10+cur], r11 */
 	emit_load_run(e, AUX);
 	emit_ld64(e, AUX, AUX, (s32)offsetof(struct bpfx_run, engine_state));
-	emit_st64(e, AUX, (s32)offsetof(struct jit_state, fp), R12);
+	emit_st64(e, AUX, (s32)offsetof(struct jit_state, fp), FP);
 	emit_movabs(e, TMP, (u64)(uintptr_t)ic->ctx->jp);
 	emit_st64(e, AUX, (s32)offsetof(struct jit_state, cur), TMP);
 }
@@ -1050,7 +1068,8 @@ static void emit_helper_call(struct insn_ctx *ic)
 	/* mov rdi, [rbp-8]; movabs r11, fn; call r11; empty windows */
 	emit_load_run(e, RDI);
 	emit_call_abs(e, (const void *)(uintptr_t)d->imm);
-	emit_window_reset(e);
+	if (uses_windows(ic->ctx, ic->i))
+		emit_window_reset(e);
 	if (d->kind == RESOLVED_KFUNC_THROW) {
 		/* mov rdi, [rbp-8]; cmp byte [rdi+thrown], 0; jne throw */
 		emit_load_run(e, RDI);
@@ -1066,14 +1085,17 @@ static void emit_tail_call(struct insn_ctx *ic)
 {
 	struct jit_emit *e = ic->e;
 	static const u8 saved[6] = { RAX, RSI, RDX, RCX, R8, R9 };
-	/* push rax, rsi, rdx, rcx, r8, r9; mov rdi, [rbp-8]; mov rsi, rdx;
-	 * mov rdx, rcx; call jit_tail_call; mov r11, rax; pop them; check
-	 * err; test r11, r11; jz next; jmp r11 */
+	/* push rax, rsi, rdx, rcx, r8, r9; mov rdi, [rbp-8]; mov r10, rsi;
+	 * mov rsi, rdx; mov rdx, rcx; mov rcx, r10; call jit_tail_call;
+	 * mov r11, rax; pop them; check err; test r11, r11; jz next;
+	 * jmp r11 */
 	for (int k = 0; k < 6; k++)
 		emit_push(e, saved[k]);
 	emit_load_run(e, RDI);
+	emit_mov_rr(e, true, AUX, RSI);
 	emit_mov_rr(e, true, RSI, RDX);
 	emit_mov_rr(e, true, RDX, RCX);
+	emit_mov_rr(e, true, RCX, AUX);
 	emit_call_abs(e, (const void *)jit_tail_call);
 	emit_mov_rr(e, true, TMP, RAX);
 	for (int k = 5; k >= 0; k--)
@@ -1116,7 +1138,8 @@ static void emit_callx(struct insn_ctx *ic)
 	emit1(e, 0x41); /* call r11 */
 	emit1(e, 0xff);
 	emit1(e, 0xd3);
-	emit_window_reset(e);
+	if (uses_windows(ic->ctx, ic->i))
+		emit_window_reset(e);
 	emit_check_err(e);
 }
 
@@ -1253,9 +1276,9 @@ static void emit_insn(struct insn_ctx *ic)
 			emit_epilogue(e);
 		break;
 	case BPFX_OP_CALL_LOCAL: {
-		/* mov r10, r12; sub r10, [rbp-16]; cmp r10, 512; jbe too_deep;
+		/* mov r10, r13; sub r10, [rbp-16]; cmp r10, 512; jbe too_deep;
 		 * budget; call func */
-		emit_mov_rr(e, true, AUX, R12);
+		emit_mov_rr(e, true, AUX, FP);
 		emit_rex(e, true, AUX, RBP, false);
 		emit1(e, 0x2b);
 		emit_modrm_mem(e, AUX, RBP, JIT_FRAME_STACK);
@@ -1281,7 +1304,8 @@ static void emit_insn(struct insn_ctx *ic)
 			emit_call_label(e, t == 0 ? L_FUNC0 : L_FUNC(t));
 		}
 		/* a helper it runs may move the packet */
-		if (ic->ctx->func_flags[t] & FUNC_MAY_MOVE)
+		if ((ic->ctx->func_flags[t] & FUNC_MAY_MOVE) &&
+		    uses_windows(ic->ctx, ic->i))
 			emit_window_reset(e);
 		break;
 	}
@@ -1437,7 +1461,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 {
 	struct jit_emit *e = &ctx->e;
 	struct jit_prog *jp = ctx->jp;
-	static const u8 bpf_callee[4] = { RBX, R13, R14, R15 };
+	static const u8 bpf_callee[4] = { RBX, R12, R14, R15 }; /* r6-r9 */
 
 	/* The entry stub, C ABI: rdi = run, rsi = args[5], rdx = target,
 	 * rcx = r10 + 512, r8 = struct jit_state *. */
@@ -1453,7 +1477,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	if (callbacks)
 		emit_window_copy(e, R8, (s32)offsetof(struct jit_state, seed.cur),
 				 (s32)offsetof(struct jit_state, seed.alt));
-	emit_mov_rr(e, true, R12, RCX);
+	emit_mov_rr(e, true, FP, RCX);
 	emit_mov_rr(e, true, TMP, RDX);
 	emit_mov_rr(e, true, AUX, RSI);
 	for (int k = 0; k < 5; k++)
@@ -1472,7 +1496,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	 * it, so the error exit and its own exit return to the host): its
 	 * own exception boundary, with its r10 in the frame for a throw.
 	 * mov [r8 + entry_rsp], rsp; the seeds from r8; magic;
-	 * lea r12, [rcx - 512]; mov [rbp + fp], r12; the arguments; zeroes */
+	 * lea r13, [rcx - 512]; mov [rbp + fp], r13; the arguments; zeroes */
 	add_mark(ctx, "main");
 	place(e, L_MAIN);
 	jp->main_off = (u32)e->len;
@@ -1485,6 +1509,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	 * magic word nor its r10 in the frame (a tail-call target that can
 	 * sets both at its landing). */
 	u8 main_flags = ctx->func_flags[0];
+	jp->seeds = callbacks || (main_flags & FUNC_USES_WINDOWS);
 	if (main_flags & FUNC_USES_WINDOWS)
 		emit_window_copy_part(e, R8,
 				      (s32)offsetof(struct jit_state, seed.cur),
@@ -1493,9 +1518,9 @@ void jit_arch_emit(struct jit_ctx *ctx)
 						      FUNC_CHECKED_WRITE)));
 	if (main_flags & FUNC_MAY_THROW)
 		emit_boundary_magic(ctx);
-	emit_lea(e, R12, RCX, -BPFX_STACK_SIZE);
+	emit_lea(e, FP, RCX, -BPFX_STACK_SIZE);
 	if (main_flags & FUNC_MAY_THROW)
-		emit_st64(e, RBP, JIT_FRAME_FP, R12);
+		emit_st64(e, RBP, JIT_FRAME_FP, FP);
 	emit_mov_rr(e, true, AUX, RSI);
 	for (int k = 0; k < 5; k++)
 		emit_ld64(e, reg_map[1 + k], AUX, 8 * k);
@@ -1511,7 +1536,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 			emit_frame(e, BOUNDARY_INHERIT);
 			if (ctx->func_flags[i] & FUNC_USES_WINDOWS)
 				emit_window_inherit(e);
-			emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
+			emit_alu_ri(e, ALU_SUB, true, FP, BPFX_STACK_SIZE);
 		}
 		place(e, L_INSN(i));
 		if (jp->insn_off && e->buf)
@@ -1536,7 +1561,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	place(e, L_TAIL);
 	jp->tail_off = (u32)e->len;
 	emit_st64(e, RBP, JIT_FRAME_BOUNDARY, RBP);
-	emit_st64(e, RBP, JIT_FRAME_FP, R12);
+	emit_st64(e, RBP, JIT_FRAME_FP, FP);
 	emit_boundary_magic(ctx);
 	emit_jmp(e, L_INSN(0));
 
@@ -1546,7 +1571,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 		emit_frame(e, BOUNDARY_INHERIT);
 		if (ctx->func_flags[0] & FUNC_USES_WINDOWS)
 			emit_window_inherit(e);
-		emit_alu_ri(e, ALU_SUB, true, R12, BPFX_STACK_SIZE);
+		emit_alu_ri(e, ALU_SUB, true, FP, BPFX_STACK_SIZE);
 		emit_jmp(e, L_INSN(0));
 	}
 
@@ -1627,7 +1652,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 
 	/* throw: esi = insn. mov rdi, [rbp-8]; mov rdx, rbp; movabs rcx, jp;
 	 * call jit_throw; test rax, rax; jz error_exit; mov rbp, rax;
-	 * lea rsp, [rbp-160]; mov r12, [rbp-128]; sub r12, 512; empty
+	 * lea rsp, [rbp-160]; mov r13, [rbp-240] (the boundary's r10); empty
 	 * windows;
 	 * mov rdi, [rbp-8]; mov rsi, [rdi+cookie]; then the callback:
 	 * jmp cb | mov rax, rsi; epilogue */
@@ -1641,7 +1666,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_jcc(e, CC_E, L_ERROR_EXIT);
 	emit_mov_rr(e, true, RBP, RAX);
 	emit_lea(e, RSP, RBP, -JIT_FRAME_SIZE);
-	emit_ld64(e, R12, RBP, JIT_FRAME_FP); /* the boundary's r10 */
+	emit_ld64(e, FP, RBP, JIT_FRAME_FP); /* the boundary's r10 */
 	emit_window_reset(e);
 	emit_load_run(e, RDI);
 	emit_ld64(e, RSI, RDI, (s32)offsetof(struct bpfx_run, cookie));
