@@ -142,6 +142,10 @@ struct bpfx_test_run_opts {
 	enum bpfx_engine engine;
 	uint64_t retval64; /* out: the full 64-bit r0 (the kernel engine
 			    * has only the 32 bits test_run reports) */
+	/* bpfx engines: the backward jumps, calls and throws all repeats
+	 * may take before the run stops with -ELOOP, a net under what the
+	 * verifier accepts and cannot bound (the kernel's too); 0: 2^31 */
+	uint64_t max_branches;
 };
 BPFX_API int bpfx_program__test_run(struct bpfx_program *prog,
 				    struct bpfx_test_run_opts *opts);
@@ -207,6 +211,7 @@ struct bpfx_raw_run_opts {
 	enum bpfx_engine engine;
 	void *mem;
 	size_t mem_len;
+	uint64_t max_branches; /* as in bpfx_test_run_opts */
 };
 BPFX_API int bpfx_run_raw(const void *insns, size_t insn_cnt,
 			  const struct bpfx_raw_run_opts *opts, uint64_t *r0);

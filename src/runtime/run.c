@@ -304,6 +304,8 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 	int err = run_begin(&run, prog);
 	if (err)
 		return err;
+	if (OPTS_GET(opts, max_branches, 0))
+		run.branch_budget = OPTS_GET(opts, max_branches, 0);
 	if (flags & BPF_F_TEST_RUN_ON_CPU) {
 		u32 cpu = OPTS_GET(opts, cpu, 0);
 		if (cpu >= runtime_nr_cpus()) {
@@ -367,6 +369,8 @@ static int run_on_mem(struct bpfx_program *prog,
 		return err;
 	u8 *mem = OPTS_GET(opts, mem, NULL);
 	size_t len = OPTS_GET(opts, mem_len, 0);
+	if (OPTS_GET(opts, max_branches, 0))
+		run.branch_budget = OPTS_GET(opts, max_branches, 0);
 	if (mem && len) {
 		run.extra = (struct run_region){ (u64)(uintptr_t)mem,
 						 (u64)(uintptr_t)mem + len,
