@@ -405,6 +405,7 @@ BPFX_HIDDEN const struct helper_desc *helper_by_id(s32 id);
 struct kfunc_desc {
 	const char *name;
 	bpfx_helper_fn fn;
+	bool ret_void; /* returns nothing: r0 is unset after the call */
 };
 /* Whether programs of TYPE may call kfuncs[idx], as the kernel's kfunc
  * hooks decide. */

@@ -112,19 +112,20 @@ static u64 bpf_iter_num_destroy(struct bpfx_run *run, u64 it, u64 r2,
 	return 0;
 }
 
-#define KFUNC(fn) { #fn, fn }
+#define KFUNC(fn) { #fn, fn, false }
+#define KFUNC_VOID(fn) { #fn, fn, true }
 
 const struct kfunc_desc kfuncs[] = {
-	KFUNC(bpf_rcu_read_lock),
-	KFUNC(bpf_rcu_read_unlock),
-	KFUNC(bpf_preempt_disable),
-	KFUNC(bpf_preempt_enable),
-	KFUNC(bpf_throw),
+	KFUNC_VOID(bpf_rcu_read_lock),
+	KFUNC_VOID(bpf_rcu_read_unlock),
+	KFUNC_VOID(bpf_preempt_disable),
+	KFUNC_VOID(bpf_preempt_enable),
+	KFUNC_VOID(bpf_throw),
 	KFUNC(bpf_iter_num_new),
 	KFUNC(bpf_iter_num_next),
-	KFUNC(bpf_iter_num_destroy),
+	KFUNC_VOID(bpf_iter_num_destroy),
 	{ "bpf_obj_new_impl", kfunc_obj_new },   /* objects.c */
-	{ "bpf_obj_drop_impl", kfunc_obj_drop },
+	{ "bpf_obj_drop_impl", kfunc_obj_drop, true },
 };
 
 const size_t kfunc_cnt = ARRAY_SIZE(kfuncs);

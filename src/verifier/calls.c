@@ -763,7 +763,10 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
 	}
 	for (int i = 1; i <= 5; i++)
 		memset(&regs[i], 0, sizeof(regs[i]));
-	reg_mark_unknown(&regs[0]);
+	if (kfuncs[insn->imm].ret_void)
+		memset(&regs[0], 0, sizeof(regs[0]));
+	else
+		reg_mark_unknown(&regs[0]);
 	return 0;
 }
 

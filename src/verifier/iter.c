@@ -229,9 +229,8 @@ int check_iter_kfunc(struct venv *env, const struct bpf_insn *insn, int idx)
 			return err;
 		memset(fr->slots[spi].stype, STACK_INVALID, 8);
 		fr->slots[spi].iter_state = ITER_NONE_STATE;
-		for (int i = 1; i <= 5; i++)
+		for (int i = 0; i <= 5; i++) /* returns void */
 			memset(&regs[i], 0, sizeof(regs[i]));
-		reg_mark_unknown(&regs[0]);
 		return 0;
 	}
 	for (int i = 1; i <= 5; i++)

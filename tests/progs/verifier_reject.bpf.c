@@ -219,3 +219,21 @@ int cgroup_cb_ret(struct __sk_buff *skb)
 		bpf_throw(1);
 	return 1;
 }
+
+
+/* A kfunc that returns void leaves r0 unset. */
+// TEST prog=void_kfunc_r0 error=R0__!read_ok
+SEC("tc")
+int void_kfunc_r0(struct __sk_buff *skb)
+{
+	long r;
+
+	asm volatile("call %[bpf_rcu_read_lock];"
+		     "call %[bpf_rcu_read_unlock];"
+		     "%0 = r0;"
+		     : "=r"(r)
+		     : [bpf_rcu_read_lock] "i"(bpf_rcu_read_lock),
+		       [bpf_rcu_read_unlock] "i"(bpf_rcu_read_unlock)
+		     : "r0", "r1", "r2", "r3", "r4", "r5");
+	return (int)r;
+}
