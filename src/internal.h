@@ -163,6 +163,8 @@ struct bpfx_map {
 	const struct map_ops *ops;
 	void *priv;             /* the implementation's state */
 	pthread_mutex_t lock;   /* serialises writers of hash-like maps */
+	/* its value's special fields (graph.c), or NULL */
+	const struct graph_rec *graph_rec;
 	/* The storage programs may touch: [mem, mem + mem_size). */
 	u8 *mem;
 	size_t mem_size;
@@ -299,6 +301,9 @@ struct bpfx_object {
 	size_t map_cnt;
 	struct btf *btf;         /* libbpf's BTF, or NULL */
 	struct loader_state *ld; /* the ELF and what linking needs */
+	/* graph.c: records of its BTF types, by id (lazily) */
+	const struct graph_rec **graph_recs;
+	u8 *graph_rec_err;
 	bool maps_created;
 };
 
@@ -349,8 +354,8 @@ struct bpfx_run {
 		void *sample;
 	} reserved[16];
 	u32 reserved_cnt;
-	/* objects from bpf_obj_new it has not dropped (objects.c) */
-	struct run_region *objects;
+	/* the owning references to objects it holds (objects.c) */
+	struct obj_hdr **objects;
 	u32 object_cnt, object_cap;
 	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
 	u32 preempt_nest;                /* bpf_preempt_disable depth */
@@ -440,10 +445,6 @@ BPFX_HIDDEN int ctx_prepare(struct bpfx_program *prog,
 BPFX_HIDDEN int ctx_finish(struct run_ctx_state *state,
 			   struct bpfx_test_run_opts *opts, u64 retval);
 BPFX_HIDDEN void ctx_free(struct run_ctx_state *state);
-/* The live object from bpf_obj_new of this run holding [addr, addr +
- * size), or NULL (src/runtime/objects.c). */
-BPFX_HIDDEN const struct run_region *object_region_find(struct bpfx_run *run,
-							u64 addr, u64 size);
 /* Frees the objects a run did not drop (only a program the verifier did
  * not see can leave any), warning once per run. */
 BPFX_HIDDEN void objects_run_end(struct bpfx_run *run);
@@ -452,6 +453,110 @@ BPFX_HIDDEN u64 kfunc_obj_new(struct bpfx_run *run, u64 type_id, u64 meta,
 			      u64 r3, u64 r4, u64 r5);
 BPFX_HIDDEN u64 kfunc_obj_drop(struct bpfx_run *run, u64 obj, u64 meta,
 			       u64 r3, u64 r4, u64 r5);
+/* ---- graph data structures: src/runtime/graph.c ----
+ * The special fields of a struct or a global data section (DATASEC) of a
+ * program's BTF, as the kernel's btf_record: a bpf_spin_lock, list heads
+ * and rbtree roots with the struct they contain (decl tag
+ * "contains:TYPE:FIELD"), list and rbtree nodes, a bpf_refcount.
+ * Records are interned: one record per distinct content, alive until the
+ * process exits, so objects and maps may point at theirs. */
+enum graph_field_kind {
+	GF_SPIN_LOCK = 1,
+	GF_LIST_HEAD,
+	GF_LIST_NODE,
+	GF_RB_ROOT,
+	GF_RB_NODE,
+	GF_REFCOUNT,
+};
+#define GRAPH_MAX_FIELDS 11 /* the kernel's BTF_FIELDS_MAX */
+struct graph_rec;
+struct graph_field {
+	u8 kind;
+	u32 off, size;
+	/* GF_LIST_HEAD, GF_RB_ROOT: what the root holds */
+	u32 value_type_id; /* in the program's BTF */
+	u32 node_off;      /* its node's offset in that struct */
+	const struct graph_rec *value_rec;
+	char value_name[64];
+};
+struct graph_rec {
+	u32 size;
+	int cnt;
+	int spin_lock_off; /* -1: none */
+	int refcount_off;  /* -1: none */
+	int node_cnt;      /* list and rbtree nodes */
+	struct graph_field f[GRAPH_MAX_FIELDS];
+};
+/* The kernel's name of a field kind ("bpf_list_head"). */
+BPFX_HIDDEN const char *graph_field_name(int kind);
+/* The record of struct or DATASEC TYPE_ID of OBJ's BTF: NULL with 0 when
+ * it has no special field, NULL with -errno (reason in err) when its
+ * fields are malformed. Cached per object. */
+BPFX_HIDDEN const struct graph_rec *graph_rec_of(struct bpfx_object *obj,
+						 u32 type_id, int *errp,
+						 char *err, size_t err_sz);
+BPFX_HIDDEN void graph_cache_free(struct bpfx_object *obj);
+/* The field of REC at exactly OFF of KIND, or NULL. */
+BPFX_HIDDEN const struct graph_field *graph_field_at(const struct graph_rec *rec,
+						     u32 off, int kind);
+/* Maps: the record of the value (set by map_create), a copy into a value
+ * that keeps its special fields (empties its lists and trees, as the
+ * kernel's bpf_obj_free_fields), and the drain at destroy. */
+BPFX_HIDDEN int graph_map_init(struct bpfx_map *map);
+BPFX_HIDDEN void graph_map_copy_value(struct bpfx_map *map, void *dst,
+				      const void *src);
+BPFX_HIDDEN void graph_map_free(struct bpfx_map *map);
+/* Empties the lists and trees of the REC-typed memory at BASE, dropping
+ * what they hold. */
+BPFX_HIDDEN void graph_drain_fields(const struct graph_rec *rec, void *base);
+/* The graph kfuncs for kfuncs[]. */
+#define GRAPH_KFUNC(name)                                                      \
+	BPFX_HIDDEN u64 kfunc_##name(struct bpfx_run *run, u64 r1, u64 r2,     \
+				     u64 r3, u64 r4, u64 r5)
+GRAPH_KFUNC(list_push_front_impl);
+GRAPH_KFUNC(list_push_back_impl);
+GRAPH_KFUNC(list_pop_front);
+GRAPH_KFUNC(list_pop_back);
+GRAPH_KFUNC(list_front);
+GRAPH_KFUNC(list_back);
+GRAPH_KFUNC(rbtree_add_impl);
+GRAPH_KFUNC(rbtree_remove);
+GRAPH_KFUNC(rbtree_first);
+GRAPH_KFUNC(rbtree_root);
+GRAPH_KFUNC(rbtree_left);
+GRAPH_KFUNC(rbtree_right);
+GRAPH_KFUNC(refcount_acquire_impl);
+
+/* ---- allocated objects: src/runtime/objects.c ----
+ * Each object has a host-side header just below its memory (never
+ * program-accessible) with its record, reference count and the links of
+ * its list and rbtree nodes. */
+struct graph_link {
+	void *owner; /* the head or root it is in (its address), or NULL */
+	struct graph_link *next, *prev;            /* list */
+	struct graph_link *parent, *left, *right;  /* rbtree */
+	bool red;
+	u32 node_off; /* the node field's offset in the object */
+	struct obj_hdr *obj;
+};
+struct obj_hdr {
+	const struct graph_rec *rec; /* NULL: no special field */
+	u32 size;
+	_Atomic u32 refcnt;
+	u32 link_cnt;
+	u8 *data;
+	struct graph_link links[];
+};
+/* The live object whose memory holds [addr, addr + size), or NULL. */
+BPFX_HIDDEN struct obj_hdr *object_find(u64 addr, u64 size);
+/* LINK if it is a node link of a live object, else NULL. */
+BPFX_HIDDEN struct graph_link *object_link_valid(const void *link);
+/* The run takes (give) or hands over (take) one owning reference. */
+BPFX_HIDDEN int object_own(struct bpfx_run *run, struct obj_hdr *obj);
+BPFX_HIDDEN bool object_disown(struct bpfx_run *run, struct obj_hdr *obj);
+/* Drops one reference: the last frees the object and what it holds. */
+BPFX_HIDDEN void object_put(struct obj_hdr *obj);
+
 /* bpf_xdp_adjust_head on the run's xdp context. */
 BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
 				    int offset);

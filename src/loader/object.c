@@ -57,6 +57,7 @@ void bpfx_object__close(struct bpfx_object *obj)
 	}
 	free(obj->progs);
 	free(obj->maps);
+	graph_cache_free(obj);
 	btf__free(obj->btf);
 	ld_state_free(obj->ld);
 	free(obj->name);

@@ -104,6 +104,9 @@ int prepare_resolve(const struct bpfx_program *prog, struct resolved_insn *out,
 			r->kind = strcmp(kfuncs[insn->imm].name, "bpf_throw")
 					  ? RESOLVED_KFUNC
 					  : RESOLVED_KFUNC_THROW;
+			/* calls back into BPF (less()), as bpf_loop does */
+			if (!strcmp(kfuncs[insn->imm].name, "bpf_rbtree_add_impl"))
+				r->kind = RESOLVED_HELPER_CALLBACK;
 			r->imm = (u64)(uintptr_t)kfuncs[insn->imm].fn;
 			break;
 		case BPFX_OP_LDDW:

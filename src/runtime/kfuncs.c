@@ -126,6 +126,20 @@ const struct kfunc_desc kfuncs[] = {
 	KFUNC_VOID(bpf_iter_num_destroy),
 	{ "bpf_obj_new_impl", kfunc_obj_new },   /* objects.c */
 	{ "bpf_obj_drop_impl", kfunc_obj_drop, true },
+	/* graph.c: lists, rbtrees, bpf_refcount */
+	{ "bpf_list_push_front_impl", kfunc_list_push_front_impl },
+	{ "bpf_list_push_back_impl", kfunc_list_push_back_impl },
+	{ "bpf_list_pop_front", kfunc_list_pop_front },
+	{ "bpf_list_pop_back", kfunc_list_pop_back },
+	{ "bpf_list_front", kfunc_list_front },
+	{ "bpf_list_back", kfunc_list_back },
+	{ "bpf_rbtree_add_impl", kfunc_rbtree_add_impl },
+	{ "bpf_rbtree_remove", kfunc_rbtree_remove },
+	{ "bpf_rbtree_first", kfunc_rbtree_first },
+	{ "bpf_rbtree_root", kfunc_rbtree_root },
+	{ "bpf_rbtree_left", kfunc_rbtree_left },
+	{ "bpf_rbtree_right", kfunc_rbtree_right },
+	{ "bpf_refcount_acquire_impl", kfunc_refcount_acquire_impl },
 };
 
 const size_t kfunc_cnt = ARRAY_SIZE(kfuncs);

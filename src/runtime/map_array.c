@@ -143,8 +143,13 @@ static int array_update(struct bpfx_map *map, const void *key,
 		return err;
 	if (map->rdonly_prog)
 		return -EPERM;
-	memcpy(array_elem(map, array_index(key), map_cpu_slot(map, cpu)),
-	       value, map->value_size);
+	if (map->graph_rec) /* keeps its lock, lists and trees */
+		graph_map_copy_value(map, array_elem(map, array_index(key), 0),
+				     value);
+	else
+		memcpy(array_elem(map, array_index(key),
+				  map_cpu_slot(map, cpu)),
+		       value, map->value_size);
 	return 0;
 }
 
@@ -197,6 +202,10 @@ static int array_update_copy(struct bpfx_map *map, const void *key,
 
 	if (err)
 		return err;
+	if (map->graph_rec) {
+		graph_map_copy_value(map, array_elem(map, index, 0), value);
+		return 0;
+	}
 	if (map->type != BPF_MAP_TYPE_PERCPU_ARRAY) {
 		memcpy(array_elem(map, index, 0), value, map->value_size);
 		return 0;

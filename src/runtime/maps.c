@@ -360,6 +360,9 @@ int map_create(struct bpfx_map *map)
 	map->mem = NULL;
 	map->mem_size = 0;
 	map->priv = NULL;
+	err = graph_map_init(map); /* its special fields */
+	if (err)
+		return err;
 	map->ops = ops;
 
 	err = ops->alloc(map);
@@ -404,6 +407,7 @@ void map_destroy(struct bpfx_map *map)
 		return;
 	fd_free(map->fd);
 	registry_remove(map);
+	graph_map_free(map); /* what its lists and trees hold */
 	map->ops->free(map);
 	pthread_mutex_destroy(&map->lock);
 	map->ops = NULL;

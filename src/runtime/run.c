@@ -164,7 +164,7 @@ void *run_mem_slow(struct bpfx_run *run, u64 addr, u64 size,
 	if (in_region(&run->extra, addr, size, acc))
 		return (void *)(uintptr_t)addr;
 	/* objects from bpf_obj_new: never cached, a drop ends them */
-	if (run->object_cnt && object_region_find(run, addr, size))
+	if (object_find(addr, size))
 		return (void *)(uintptr_t)addr;
 	/* the program's own maps first: no lock; then the registry */
 	struct bpfx_map *map = NULL;

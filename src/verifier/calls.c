@@ -489,10 +489,20 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			release_id = r->ref_obj_id;
 			break;
 		case ARG_PTR_TO_SPIN_LOCK:
-			if (r->type != PTR_TO_MAP_VALUE ||
+			/* a map value or an object from bpf_obj_new */
+			if ((r->type != PTR_TO_MAP_VALUE &&
+			     !(r->type == PTR_TO_BTF_ID &&
+			       (r->flags & VREG_ALLOC))) ||
 			    (r->flags & VREG_MAYBE_NULL))
-				return verr(env, 0, "R%d type=%s expected=map_value",
+				return verr(env, 0,
+					    r->type == PTR_TO_BTF_ID ||
+						    r->type == PTR_TO_MAP_VALUE
+					    ? "R%d type=%s expected=map_value, ptr_"
+					    : "R%d type=%s expected=map_value",
 					    regno, t);
+			if (tnum_is_const(r->var_off) &&
+			    (err = graph_check_lock(env, regno)))
+				return err;
 			if (!tnum_is_const(r->var_off))
 				return verr(env, -EINVAL,
 					    "R%d doesn't have constant offset. bpf_spin_lock has to be at the constant offset",
@@ -501,18 +511,23 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 				if (st->lock_id)
 					return verr(env, -EINVAL,
 						    "Locking two bpf_spin_locks are not allowed");
-				st->lock_id = r->id ? r->id : 1;
-				st->lock_map = r->map;
+				st->lock_id = r->id ? r->id :
+					      r->ref_obj_id ? r->ref_obj_id : 1;
+				st->lock_map = r->type == PTR_TO_MAP_VALUE
+						       ? r->map : NULL;
 				st->lock_off = r->off + (s32)r->var_off.value;
 			} else {
 				if (!st->lock_id)
 					return verr(env, -EINVAL,
 						    "bpf_spin_unlock without taking a lock");
-				if (st->lock_map != r->map ||
+				if (st->lock_map != (r->type == PTR_TO_MAP_VALUE
+							     ? r->map : NULL) ||
 				    st->lock_off != r->off + (s32)r->var_off.value ||
-				    st->lock_id != (r->id ? r->id : 1))
+				    st->lock_id != (r->id ? r->id :
+						    r->ref_obj_id ? r->ref_obj_id : 1))
 					return verr(env, -EINVAL,
 						    "bpf_spin_unlock of different lock");
+				graph_invalidate_non_owning(env);
 				st->lock_id = 0;
 				st->lock_map = NULL;
 				st->lock_off = 0;
@@ -662,6 +677,9 @@ static int check_obj_new(struct venv *env, int idx)
 	if (!btf)
 		return verr(env, -EINVAL, "bpf_obj_new requires prog BTF");
 	type_id = regs[1].var_off.value;
+	if (type_id > UINT32_MAX)
+		return verr(env, -EINVAL,
+			    "local type ID argument must be in range [0, U32_MAX]");
 	if (type_id && type_id < btf__type_cnt(btf))
 		t = btf__type_by_id(btf, (u32)type_id);
 	if (!t || !btf_is_struct(t))
@@ -711,7 +729,8 @@ static int check_obj_drop(struct venv *env)
 	return release_reference(env, r->ref_obj_id);
 }
 
-int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
+int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx,
+		     int *next_idx)
 {
 	struct vstate *st = env->cur;
 	struct vreg *regs = cur_regs(env);
@@ -722,9 +741,12 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx)
 		return verr(env, -EINVAL, "kernel function at insn %d not found",
 			    idx);
 	name = kfuncs[insn->imm].name;
-	if (st->lock_id)
+	/* the graph API is what a lock is for (graph.c) */
+	if (st->lock_id && !is_graph_kfunc(name))
 		return verr(env, -EINVAL,
 			    "function calls are not allowed while holding a lock");
+	if (is_graph_kfunc(name))
+		return check_graph_kfunc(env, insn, idx, next_idx);
 	if (is_iter_kfunc(env, insn))
 		return check_iter_kfunc(env, insn, idx);
 	if (!strcmp(name, "bpf_rcu_read_lock")) {

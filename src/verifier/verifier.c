@@ -239,6 +239,7 @@ static void log_reg(struct venv *env, char *out, size_t sz,
 	}
 	FIELD(r->id, "id=%u", r->id);
 	FIELD(r->ref_obj_id, "ref_obj_id=%u", r->ref_obj_id);
+	FIELD(r->flags & VREG_NON_OWN, "non_own_ref");
 	if (r->type != SCALAR_VALUE) {
 		FIELD(r->map, "map=%s,ks=%u,vs=%u", r->map->name,
 		      r->map->key_size, r->map->value_size);
@@ -1580,6 +1581,9 @@ static int check_alloc_access(struct venv *env, int regno,
 	if (o < 0)
 		return verr(env, 0, "R%d is ptr_%s invalid negative access: off=%lld",
 			    regno, name, (long long)o);
+	int err = graph_check_access(env, reg, o, o, size);
+	if (err)
+		return err;
 	return struct_walk(env, reg->btf_id, (u32)o, (u32)size);
 }
 
@@ -1658,6 +1662,14 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 				    reg.map->value_size, reg.off + off, size);
 		err = check_region(env, regno, &reg, off, size,
 				   reg.map->value_size, "map value");
+		if (!err) {
+			s64 lo = reg.smin + reg.off + off;
+			s64 hi = (s64)reg.umax + reg.off + off;
+
+			if (tnum_is_const(reg.var_off))
+				lo = hi = (s64)reg.var_off.value + reg.off + off;
+			err = graph_check_access(env, &reg, lo, hi, size);
+		}
 		if (!err && dst) {
 			u64 v;
 			if (map_direct_read(&reg, off, size, &v) && !sign_ext)
@@ -2560,6 +2572,10 @@ static int check_exit(struct venv *env, int idx, int *next)
 				    "At callback return the register R0 has%s should have been in [0, 1]",
 				    buf);
 		}
+		/* less() of bpf_rbtree_add: the path after the call was
+		 * queued at the call */
+		if (callee->callback_helper == CALLBACK_RBTREE_LESS)
+			return 1;
 		int callsite = callee->callsite;
 		struct vstate *again = state_dup(st);
 		if (!again)
@@ -2720,7 +2736,7 @@ static int do_insn(struct venv *env, int idx, int *next)
 			if (insn->src_reg == BPF_PSEUDO_CALL)
 				return check_subprog_call(env, insn, idx, next);
 			if (insn->src_reg == BPF_PSEUDO_KFUNC_CALL)
-				return check_kfunc_call(env, insn, idx);
+				return check_kfunc_call(env, insn, idx, next);
 			return check_helper_call(env, insn, idx, next);
 		}
 		return check_cond_jmp(env, insn, idx, next);
@@ -3216,7 +3232,9 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = find_subprogs(&env);
+	ret = graph_check_prog_maps(&env);
+	if (!ret)
+		ret = find_subprogs(&env);
 	if (!ret)
 		ret = check_reachable(&env);
 	if (ret)

@@ -61,6 +61,7 @@ enum vreg_type {
 #define VREG_RINGBUF 0x2
 #define VREG_RDONLY 0x4
 #define VREG_ALLOC 0x8 /* PTR_TO_BTF_ID: a bpf_obj_new object (MEM_ALLOC) */
+#define VREG_NON_OWN 0x10 /* ... that a list or tree owns (NON_OWN_REF) */
 
 struct vreg {
 	u8 type;
@@ -293,7 +294,8 @@ static inline struct vreg *cur_regs(struct venv *env)
 /* calls.c */
 int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		      int *next_idx);
-int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx);
+int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx,
+		     int *next_idx);
 int check_subprog_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		       int *next_idx);
 int check_mem_region(struct venv *env, int regno, int off, int size,
@@ -314,6 +316,20 @@ bool iter_next_active(const struct venv *env, const struct vstate *st,
 		      int insn);
 bool state_in_iter_body(const struct vstate *st);
 bool iter_depths_differ(const struct vstate *old, const struct vstate *cur);
+/* graph.c */
+#define CALLBACK_RBTREE_LESS (-1) /* vframe.callback_helper of less() */
+bool is_graph_kfunc(const char *name);
+int check_graph_kfunc(struct venv *env, const struct bpf_insn *insn, int idx,
+		      int *next_idx);
+/* At bpf_spin_lock/unlock: refused inside less(). */
+int graph_check_lock(struct venv *env, int regno);
+/* At bpf_spin_unlock: non-owning references become scalars. */
+void graph_invalidate_non_owning(struct venv *env);
+/* A load or store of [lo, hi + size) through REG (a map value or an
+ * object) must not touch a special field. */
+int graph_check_access(struct venv *env, const struct vreg *reg, s64 lo,
+		       s64 hi, int size);
+int graph_check_prog_maps(struct venv *env);
 /* precision.c */
 int hist_push(struct venv *env, int idx);
 static inline struct hist_entry *hist_cur(struct venv *env)
