@@ -602,3 +602,29 @@ int global_dynptr_uninit(void *ctx)
 
 	return dynptr_first_byte(&d);
 }
+
+/* bpf_dynptr_slice_rdwr belongs to programs that may write packet data,
+ * whatever the dynptr */
+// TEST prog=rdwr_slice_syscall error=the__prog__does__not__allow__writes__to__packet__data
+SEC("syscall")
+int rdwr_slice_syscall(void *ctx)
+{
+	struct bpf_dynptr d;
+	int *p;
+
+	bpf_ringbuf_reserve_dynptr(&rb, 8, 0, &d);
+	p = bpf_dynptr_slice_rdwr(&d, 0, NULL, 4);
+	bpf_ringbuf_discard_dynptr(&d, 0);
+	return p != 0;
+}
+
+/* the memory of a local dynptr is written: no read-only map values */
+// TEST prog=from_mem_rodata error=write__into__map__forbidden
+SEC("syscall")
+int from_mem_rodata(void *ctx)
+{
+	static const char ro[8] = "abc";
+	struct bpf_dynptr d;
+
+	return bpf_dynptr_from_mem((void *)ro, 8, 0, &d);
+}
