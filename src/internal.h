@@ -407,9 +407,18 @@ struct helper_desc {
 };
 /* The helper with kernel number ID, or NULL if bpfx does not have it. */
 BPFX_HIDDEN const struct helper_desc *helper_by_id(s32 id);
+/* The kernel's kfunc sets, by the program types they are registered for. */
+enum kfunc_hook {
+	KFUNC_GENERIC = 0, /* tc, xdp, syscall, struct_ops, tracing, cgroup */
+	KFUNC_COMMON,      /* every program type */
+	KFUNC_SKB,         /* programs with an sk_buff context */
+	KFUNC_SKB_META,    /* tc */
+	KFUNC_XDP,         /* xdp */
+};
 struct kfunc_desc {
 	const char *name;
 	bpfx_helper_fn fn;
+	enum kfunc_hook hook;
 	bool ret_void; /* returns nothing: r0 is unset after the call */
 };
 /* Whether programs of TYPE may call kfuncs[idx], as the kernel's kfunc
@@ -560,6 +569,69 @@ BPFX_HIDDEN void object_put(struct obj_hdr *obj);
 /* bpf_xdp_adjust_head on the run's xdp context. */
 BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
 				    int offset);
+/* The packet a dynptr of TYPE (enum bpfx_dynptr_type: skb, xdp or
+ * skb_meta) made from context CTX sees now: its first byte, its length
+ * and whether the program may write it; -EINVAL if CTX is not the run's
+ * context of that kind. */
+BPFX_HIDDEN int ctx_dynptr_packet(struct bpfx_run *run, u64 ctx, int type,
+				  u8 **data, u64 *len, bool *writable);
+
+/* ---- dynptrs: src/runtime/dynptr.c ---- */
+/* The kernel's enum bpf_dynptr_type: the verifier tracks it, the runtime
+ * keeps it in the 16-byte struct bpf_dynptr as the kernel does. */
+enum bpfx_dynptr_type {
+	BPFX_DYNPTR_INVALID = 0,
+	BPFX_DYNPTR_LOCAL,
+	BPFX_DYNPTR_RINGBUF,
+	BPFX_DYNPTR_SKB,
+	BPFX_DYNPTR_XDP,
+	BPFX_DYNPTR_SKB_META,
+};
+#define BPFX_DYNPTR_MAX_SIZE ((1u << 24) - 1)
+BPFX_HIDDEN u64 bpf_dynptr_from_mem(struct bpfx_run *run, u64 data, u64 size,
+				    u64 flags, u64 ptr, u64 r5);
+BPFX_HIDDEN u64 bpf_ringbuf_reserve_dynptr(struct bpfx_run *run, u64 map,
+					   u64 size, u64 flags, u64 ptr,
+					   u64 r5);
+BPFX_HIDDEN u64 bpf_ringbuf_submit_dynptr(struct bpfx_run *run, u64 ptr,
+					  u64 flags, u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 bpf_ringbuf_discard_dynptr(struct bpfx_run *run, u64 ptr,
+					   u64 flags, u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 bpf_dynptr_read(struct bpfx_run *run, u64 dst, u64 len,
+				u64 src, u64 offset, u64 flags);
+BPFX_HIDDEN u64 bpf_dynptr_write(struct bpfx_run *run, u64 dst, u64 offset,
+				 u64 src, u64 len, u64 flags);
+BPFX_HIDDEN u64 bpf_dynptr_data(struct bpfx_run *run, u64 ptr, u64 offset,
+				u64 len, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_from_skb(struct bpfx_run *run, u64 skb,
+				      u64 flags, u64 ptr, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_from_skb_meta(struct bpfx_run *run, u64 skb,
+					   u64 flags, u64 ptr, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_from_xdp(struct bpfx_run *run, u64 xdp,
+				      u64 flags, u64 ptr, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_slice(struct bpfx_run *run, u64 ptr, u64 offset,
+				   u64 buffer, u64 size, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_slice_rdwr(struct bpfx_run *run, u64 ptr,
+					u64 offset, u64 buffer, u64 size,
+					u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_adjust(struct bpfx_run *run, u64 ptr, u64 start,
+				    u64 end, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_is_null(struct bpfx_run *run, u64 ptr, u64 r2,
+				     u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_is_rdonly(struct bpfx_run *run, u64 ptr, u64 r2,
+				       u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_size(struct bpfx_run *run, u64 ptr, u64 r2,
+				  u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_clone(struct bpfx_run *run, u64 ptr, u64 clone,
+				   u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 kfunc_dynptr_copy(struct bpfx_run *run, u64 dst, u64 dst_off,
+				  u64 src, u64 src_off, u64 size);
+BPFX_HIDDEN u64 kfunc_dynptr_memset(struct bpfx_run *run, u64 ptr,
+				    u64 offset, u64 size, u64 val, u64 r5);
+/* Takes SAMPLE off the run's ring buffer reservations; false if this run
+ * did not reserve it (helpers.c). */
+BPFX_HIDDEN bool run_release_sample(struct bpfx_run *run, void *sample);
+
 /* Releases what a program left held when its run ended (a spin lock, ring
  * buffer reservations); the verifier rejects such programs, and the
  * runtime never hangs on them. */

@@ -706,6 +706,37 @@ int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md, int offset)
 	return 0;
 }
 
+/* A dynptr over the packet: skb dynptrs see it from skb->data, xdp ones
+ * from xdp->data (after the metadata), skb_meta ones the metadata (none
+ * in an skb of test_run, as in the kernel's). */
+int ctx_dynptr_packet(struct bpfx_run *run, u64 ctx, int type, u8 **data,
+		      u64 *len, bool *writable)
+{
+	struct run_ctx_state *st = run->ctx_state;
+	enum ctx_kind kind = type == BPFX_DYNPTR_XDP ? CTX_XDP : CTX_SKB;
+
+	if (!st || st->kind != kind || !st->ctx ||
+	    ctx != (u64)(uintptr_t)st->ctx || !st->pkt)
+		return -EINVAL;
+	*writable = st->pkt_writable;
+	switch (type) {
+	case BPFX_DYNPTR_SKB:
+		*data = st->pkt;
+		*len = st->pkt_len;
+		return 0;
+	case BPFX_DYNPTR_SKB_META:
+		*data = st->pkt;
+		*len = 0;
+		return 0;
+	case BPFX_DYNPTR_XDP:
+		*data = st->pkt + st->meta_len;
+		*len = (u64)(st->data_end - *data);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
 /* ---- entry points ---- */
 
 int ctx_prepare(struct bpfx_program *prog,

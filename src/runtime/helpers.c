@@ -1051,6 +1051,20 @@ static u64 bpf_skb_store_bytes(struct bpfx_run *run, u64 skb, u64 offset,
 	return 0;
 }
 
+/* skb_ensure_writable(): the packet of a test_run is linear, so bytes
+ * that exist are already pulled; more than the packet holds is -ENOMEM. */
+static u64 bpf_skb_pull_data(struct bpfx_run *run, u64 skb, u64 len, u64 r3,
+			     u64 r4, u64 r5)
+{
+	u64 pkt_len = run->pkt.hi - run->pkt.lo;
+
+	if (!prog_has_skb(run) || skb != run->ctx.lo || !run->ctx.hi)
+		HELPER_FAIL(run, -EINVAL,
+			    "helper bpf_skb_pull_data: arg 1: %#llx is not the program's sk_buff context",
+			    (unsigned long long)skb);
+	return (u32)len > pkt_len ? (u64)(s64)-ENOMEM : 0;
+}
+
 static u64 bpf_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md, u64 offset,
 			       u64 r3, u64 r4, u64 r5)
 {
@@ -1473,7 +1487,7 @@ static u64 bpf_ringbuf_reserve(struct bpfx_run *run, u64 r1, u64 size,
 
 /* Takes SAMPLE off the run's reservations; false if this run did not
  * reserve it (a forged pointer, another run's sample, a second submit). */
-static bool run_release_sample(struct bpfx_run *run, void *sample)
+bool run_release_sample(struct bpfx_run *run, void *sample)
 {
 	for (u32 i = 0; i < run->reserved_cnt; i++) {
 		if (run->reserved[i].sample == sample) {
@@ -1560,6 +1574,14 @@ static const struct helper_desc helpers[] = {
 	HELPER(trace_vprintk, bpf_trace_vprintk),
 	HELPER(loop, bpf_loop),
 	HELPER(strncmp, bpf_strncmp),
+	HELPER(skb_pull_data, bpf_skb_pull_data),
+	HELPER(dynptr_from_mem, bpf_dynptr_from_mem), /* dynptr.c */
+	HELPER(ringbuf_reserve_dynptr, bpf_ringbuf_reserve_dynptr),
+	HELPER(ringbuf_submit_dynptr, bpf_ringbuf_submit_dynptr),
+	HELPER(ringbuf_discard_dynptr, bpf_ringbuf_discard_dynptr),
+	HELPER(dynptr_read, bpf_dynptr_read),
+	HELPER(dynptr_write, bpf_dynptr_write),
+	HELPER(dynptr_data, bpf_dynptr_data),
 };
 
 const struct helper_desc *helper_by_id(s32 id)

@@ -5,7 +5,7 @@
  * helper calling convention.
  *
  * So far: allocated objects (bpf_obj_new_impl, bpf_obj_drop_impl, in
- * objects.c), the RCU and preemption sections that tc and syscall programs
+ * objects.c), dynptrs (dynptr.c), the RCU and preemption sections that tc and syscall programs
  * may open. In user space there is nothing to lock, but the kernel's
  * verifier rejects unbalanced sections, so each run keeps nesting counts
  * and an unlock without a lock stops the program. The counts live in the
@@ -112,8 +112,8 @@ static u64 bpf_iter_num_destroy(struct bpfx_run *run, u64 it, u64 r2,
 	return 0;
 }
 
-#define KFUNC(fn) { #fn, fn, false }
-#define KFUNC_VOID(fn) { #fn, fn, true }
+#define KFUNC(fn) { #fn, fn, KFUNC_GENERIC, false }
+#define KFUNC_VOID(fn) { #fn, fn, KFUNC_GENERIC, true }
 
 const struct kfunc_desc kfuncs[] = {
 	KFUNC_VOID(bpf_rcu_read_lock),
@@ -125,7 +125,7 @@ const struct kfunc_desc kfuncs[] = {
 	KFUNC(bpf_iter_num_next),
 	KFUNC_VOID(bpf_iter_num_destroy),
 	{ "bpf_obj_new_impl", kfunc_obj_new },   /* objects.c */
-	{ "bpf_obj_drop_impl", kfunc_obj_drop, true },
+	{ "bpf_obj_drop_impl", kfunc_obj_drop, KFUNC_GENERIC, true },
 	/* graph.c: lists, rbtrees, bpf_refcount */
 	{ "bpf_list_push_front_impl", kfunc_list_push_front_impl },
 	{ "bpf_list_push_back_impl", kfunc_list_push_back_impl },
@@ -140,19 +140,34 @@ const struct kfunc_desc kfuncs[] = {
 	{ "bpf_rbtree_left", kfunc_rbtree_left },
 	{ "bpf_rbtree_right", kfunc_rbtree_right },
 	{ "bpf_refcount_acquire_impl", kfunc_refcount_acquire_impl },
+	/* dynptr.c */
+	{ "bpf_dynptr_from_skb", kfunc_dynptr_from_skb, KFUNC_SKB },
+	{ "bpf_dynptr_from_skb_meta", kfunc_dynptr_from_skb_meta,
+	  KFUNC_SKB_META },
+	{ "bpf_dynptr_from_xdp", kfunc_dynptr_from_xdp, KFUNC_XDP },
+	{ "bpf_dynptr_slice", kfunc_dynptr_slice, KFUNC_COMMON },
+	{ "bpf_dynptr_slice_rdwr", kfunc_dynptr_slice_rdwr, KFUNC_COMMON },
+	{ "bpf_dynptr_adjust", kfunc_dynptr_adjust, KFUNC_COMMON },
+	{ "bpf_dynptr_is_null", kfunc_dynptr_is_null, KFUNC_COMMON },
+	{ "bpf_dynptr_is_rdonly", kfunc_dynptr_is_rdonly, KFUNC_COMMON },
+	{ "bpf_dynptr_size", kfunc_dynptr_size, KFUNC_COMMON },
+	{ "bpf_dynptr_clone", kfunc_dynptr_clone, KFUNC_COMMON },
+	{ "bpf_dynptr_copy", kfunc_dynptr_copy, KFUNC_COMMON },
+	{ "bpf_dynptr_memset", kfunc_dynptr_memset, KFUNC_COMMON },
 };
 
 const size_t kfunc_cnt = ARRAY_SIZE(kfuncs);
 
-/* All of bpfx's kfuncs are in the kernel's generic set, registered for
- * the tc, xdp, syscall, struct_ops and tracing hooks; the tracing hook
- * covers tracepoint, perf_event and lsm programs, the cgroup hook the
- * cgroup types and sock_ops. socket_filter, raw_tracepoint, kprobe,
- * sk_skb, sk_msg, flow_dissector, lwt and the rest may not call them. */
-bool kfunc_allowed(int idx, u32 prog_type)
+/* As the kernel registers its kfunc sets. The generic set (objects, RCU
+ * and preemption sections, bpf_throw, number iterators) serves the tc,
+ * xdp, syscall, struct_ops and tracing hooks; the tracing hook covers
+ * tracepoint, perf_event and lsm programs, the cgroup hook the cgroup
+ * types and sock_ops. The common set (the dynptr kfuncs) serves every
+ * program type; bpf_dynptr_from_skb the types with an sk_buff context
+ * (not tracing here: bpfx has no BTF sk_buff pointers),
+ * bpf_dynptr_from_skb_meta tc, bpf_dynptr_from_xdp xdp. */
+static bool generic_allowed(u32 prog_type)
 {
-	if (idx < 0 || (size_t)idx >= kfunc_cnt)
-		return false;
 	switch (prog_type) {
 	case BPF_PROG_TYPE_SCHED_CLS:
 	case BPF_PROG_TYPE_XDP:
@@ -173,6 +188,43 @@ bool kfunc_allowed(int idx, u32 prog_type)
 	default:
 		return false;
 	}
+}
+
+static bool skb_allowed(u32 prog_type)
+{
+	switch (prog_type) {
+	case BPF_PROG_TYPE_SCHED_CLS:
+	case BPF_PROG_TYPE_SCHED_ACT:
+	case BPF_PROG_TYPE_SK_SKB:
+	case BPF_PROG_TYPE_SOCKET_FILTER:
+	case BPF_PROG_TYPE_CGROUP_SKB:
+	case BPF_PROG_TYPE_LWT_OUT:
+	case BPF_PROG_TYPE_LWT_IN:
+	case BPF_PROG_TYPE_LWT_XMIT:
+	case BPF_PROG_TYPE_LWT_SEG6LOCAL:
+		return true;
+	default:
+		return false;
+	}
+}
+
+bool kfunc_allowed(int idx, u32 prog_type)
+{
+	if (idx < 0 || (size_t)idx >= kfunc_cnt)
+		return false;
+	switch (kfuncs[idx].hook) {
+	case KFUNC_GENERIC:
+		return generic_allowed(prog_type);
+	case KFUNC_COMMON:
+		return true;
+	case KFUNC_SKB:
+		return skb_allowed(prog_type);
+	case KFUNC_SKB_META:
+		return prog_type == BPF_PROG_TYPE_SCHED_CLS;
+	case KFUNC_XDP:
+		return prog_type == BPF_PROG_TYPE_XDP;
+	}
+	return false;
 }
 
 int kfunc_by_name(const char *name)

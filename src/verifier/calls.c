@@ -42,10 +42,14 @@ enum arg_kind {
 	ARG_PTR_TO_RINGBUF_MEM, /* released */
 	ARG_PTR_TO_SPIN_LOCK,
 	ARG_PTR_TO_CONST_STR,
+	ARG_PTR_TO_DYNPTR,            /* initialised, not mutated */
+	ARG_PTR_TO_DYNPTR_LOCAL_UNINIT, /* made by the helper */
+	ARG_PTR_TO_DYNPTR_RINGBUF_UNINIT,
+	ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE,
 };
 
 enum ret_kind { RET_INTEGER = 0, RET_VOID, RET_MAP_VALUE_OR_NULL,
-		RET_RINGBUF_MEM_OR_NULL };
+		RET_RINGBUF_MEM_OR_NULL, RET_DYNPTR_MEM_OR_NULL };
 
 struct helper_proto {
 	u8 ret;
@@ -113,6 +117,23 @@ static const struct helper_proto protos[] = {
 	  ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING),
 	P(strncmp, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE,
 	  ARG_PTR_TO_CONST_STR),
+	[BPF_FUNC_skb_pull_data] = { RET_INTEGER, { ARG_PTR_TO_CTX,
+		ARG_ANYTHING }, true },
+	/* dynptrs (dynptr.c) */
+	P(dynptr_from_mem, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING, ARG_PTR_TO_DYNPTR_LOCAL_UNINIT),
+	P(ringbuf_reserve_dynptr, RET_INTEGER, ARG_CONST_MAP_PTR, ARG_ANYTHING,
+	  ARG_ANYTHING, ARG_PTR_TO_DYNPTR_RINGBUF_UNINIT),
+	P(ringbuf_submit_dynptr, RET_VOID, ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE,
+	  ARG_ANYTHING),
+	P(ringbuf_discard_dynptr, RET_VOID, ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE,
+	  ARG_ANYTHING),
+	P(dynptr_read, RET_INTEGER, ARG_PTR_TO_UNINIT_MEM,
+	  ARG_CONST_SIZE_OR_ZERO, ARG_PTR_TO_DYNPTR, ARG_ANYTHING, ARG_ANYTHING),
+	P(dynptr_write, RET_INTEGER, ARG_PTR_TO_DYNPTR, ARG_ANYTHING,
+	  ARG_PTR_TO_MEM, ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
+	P(dynptr_data, RET_DYNPTR_MEM_OR_NULL, ARG_PTR_TO_DYNPTR, ARG_ANYTHING,
+	  ARG_CONST_ALLOC_SIZE_OR_ZERO),
 };
 
 /* ---- references ---- */
@@ -215,8 +236,8 @@ static bool lookup_key_in_array(struct venv *env, const struct vreg *map,
 	return true;
 }
 
-static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
-		      bool null_ok)
+int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
+	       bool null_ok)
 {
 	struct vreg *r = &cur_regs(env)[regno];
 	struct vframe *fr;
@@ -249,8 +270,11 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 				    (unsigned long long)size_max);
 		if (write && hi + (s64)size_max > lo) {
 			/* the helper fills the bytes */
-			int err = frame_reserve(fr, (int)((-lo + 7) / 8));
+			int err = dynptr_helper_write(env, fr, lo,
+						      hi + (s64)size_max);
 
+			if (!err)
+				err = frame_reserve(fr, (int)((-lo + 7) / 8));
 			if (err)
 				return err;
 			for (s64 b = lo; b < hi + (s64)size_max; b++) {
@@ -264,7 +288,27 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 			}
 		}
 		/* reads of never-written bytes: a privileged kernel allows
-		 * them (padding in keys); bpfx does the same for helpers */
+		 * them (padding in keys); bpfx does the same for helpers.
+		 * Dynptrs and iterators are no memory to read. */
+		for (s64 b = lo; !write && b < hi + (s64)size_max; b++) {
+			int spi = (int)((-b - 1) / 8);
+			u8 bt = stack_type(fr, spi, (int)(b + 8 * (spi + 1)));
+
+			if (bt != STACK_DYNPTR && bt != STACK_ITER)
+				continue;
+			if (tnum_is_const(r->var_off))
+				return verr(env, -EACCES,
+					    "invalid read from stack R%d off %lld+%lld size %llu",
+					    regno, (long long)lo,
+					    (long long)(b - lo),
+					    (unsigned long long)size_max);
+			return verr(env, -EACCES,
+				    "invalid read from stack R%d var_off (%#llx; %#llx)+%lld size %llu",
+				    regno, (unsigned long long)r->var_off.value,
+				    (unsigned long long)r->var_off.mask,
+				    (long long)(b - lo),
+				    (unsigned long long)size_max);
+		}
 		return 0;
 	}
 	case PTR_TO_MAP_VALUE:
@@ -287,8 +331,8 @@ static int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 		    regno, t);
 }
 
-static int check_size_arg(struct venv *env, int regno, bool zero_ok,
-			  u64 *size_max)
+int check_size_arg(struct venv *env, int regno, bool zero_ok,
+		   u64 *size_max)
 {
 	struct vreg *r = &cur_regs(env)[regno];
 
@@ -379,6 +423,7 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 	struct vreg *regs = cur_regs(env);
 	const struct helper_proto *p;
 	struct vreg map = { 0 }, cb_ctx = { 0 };
+	struct dynptr_info dyn = { 0 };
 	int cb_sub = -1, err;
 	u32 release_id = 0;
 	s32 id = insn->imm;
@@ -533,6 +578,29 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 				st->lock_off = 0;
 			}
 			break;
+		case ARG_PTR_TO_DYNPTR:
+		case ARG_PTR_TO_DYNPTR_LOCAL_UNINIT:
+		case ARG_PTR_TO_DYNPTR_RINGBUF_UNINIT:
+		case ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE:
+			if (r->type != PTR_TO_STACK &&
+			    r->type != CONST_PTR_TO_DYNPTR)
+				return verr(env, 0,
+					    "R%d type=%s expected=fp, dynptr_ptr",
+					    regno, t);
+			err = check_dynptr_arg(
+				env, regno, a,
+				kind == ARG_PTR_TO_DYNPTR ? DYNPTR_INIT
+				: kind == ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE
+					? DYNPTR_RELEASE
+					: DYNPTR_UNINIT,
+				kind == ARG_PTR_TO_DYNPTR ? BPFX_DYNPTR_INVALID
+				: kind == ARG_PTR_TO_DYNPTR_LOCAL_UNINIT
+					? BPFX_DYNPTR_LOCAL
+					: BPFX_DYNPTR_RINGBUF,
+				0, idx, &dyn);
+			if (err)
+				return err;
+			break;
 		case ARG_PTR_TO_CONST_STR:
 			if (r->type != PTR_TO_MAP_VALUE || !r->map->rdonly_prog)
 				return verr(env, 0,
@@ -543,7 +611,8 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 	}
 	/* map-specific rules */
 	if (id == BPF_FUNC_ringbuf_reserve || id == BPF_FUNC_ringbuf_output ||
-	    id == BPF_FUNC_ringbuf_query) {
+	    id == BPF_FUNC_ringbuf_query ||
+	    id == BPF_FUNC_ringbuf_reserve_dynptr) {
 		if (map.map->type != BPF_MAP_TYPE_RINGBUF)
 			return verr(env, -EINVAL,
 				    "cannot pass map_type %u into func %s#%d",
@@ -600,6 +669,20 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		return 0;
 	}
 
+	if (id == BPF_FUNC_dynptr_from_mem &&
+	    regs[1].type != PTR_TO_MAP_VALUE) {
+		char t[48];
+
+		reg_fmt(&regs[1], t, sizeof(t));
+		return verr(env, -EACCES,
+			    "Unsupported reg type %s for bpf_dynptr_from_mem data",
+			    t);
+	}
+	/* an skb dynptr's write may move the packet */
+	if (id == BPF_FUNC_dynptr_write && (dyn.type == BPFX_DYNPTR_SKB ||
+					    dyn.type == BPFX_DYNPTR_SKB_META))
+		clear_pkt_pointers(env);
+
 	bool elide_null = id == BPF_FUNC_map_lookup_elem &&
 			  lookup_key_in_array(env, &map, &regs[2]);
 	for (int i = 1; i <= 5; i++)
@@ -616,6 +699,18 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		regs[0].map = map.map;
 		regs[0].var_off = tnum_const(0);
 		regs[0].id = ++env->id_gen;
+		break;
+	case RET_DYNPTR_MEM_OR_NULL:
+		/* a slice: dead with its dynptr, and with the ring buffer
+		 * sample it holds */
+		memset(&regs[0], 0, sizeof(regs[0]));
+		regs[0].type = PTR_TO_MEM;
+		regs[0].flags = VREG_MAYBE_NULL;
+		regs[0].mem_size = (u32)size_max;
+		regs[0].var_off = tnum_const(0);
+		regs[0].id = ++env->id_gen;
+		regs[0].dynptr_id = dyn.id;
+		regs[0].ref_obj_id = dyn.ref;
 		break;
 	case RET_RINGBUF_MEM_OR_NULL: {
 		int ref;
@@ -749,6 +844,8 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		return check_graph_kfunc(env, insn, idx, next_idx);
 	if (is_iter_kfunc(env, insn))
 		return check_iter_kfunc(env, insn, idx);
+	if (is_dynptr_kfunc(env, insn))
+		return check_dynptr_kfunc(env, insn, idx);
 	if (!strcmp(name, "bpf_rcu_read_lock")) {
 		st->rcu_depth++;
 	} else if (!strcmp(name, "bpf_rcu_read_unlock")) {
@@ -848,6 +945,17 @@ int check_subprog_call(struct venv *env, const struct bpf_insn *insn,
 					return verr(env, -EINVAL,
 						    "arg#%d expects pointer to ctx",
 						    a);
+			} else if (sp->arg_kind[a] == 3) {
+				struct dynptr_info d;
+
+				if ((err = check_dynptr_arg(env, a + 1, a,
+							    DYNPTR_INIT, 0, 0,
+							    idx, &d))) {
+					verr(env, err,
+					     "Caller passes invalid args into func#%d ('%s')",
+					     sub, sp->name);
+					return err;
+				}
 			} else if ((err = helper_mem(env, a + 1,
 						     sp->arg_mem_size[a], false,
 						     true))) {

@@ -794,6 +794,7 @@ static const char *const type_names[] = {
 	[PTR_TO_PACKET] = "pkt",  [PTR_TO_PACKET_END] = "pkt_end",
 	[PTR_TO_MEM] = "mem",     [PTR_TO_BTF_ID] = "ptr_",
 	[PTR_TO_FUNC] = "func",   [PTR_TO_SOCK_COMMON] = "sock_common",
+	[CONST_PTR_TO_DYNPTR] = "dynptr_ptr",
 };
 
 /* The kernel's reg_type_str(): prefixes, base name, "_or_null". */

@@ -303,6 +303,16 @@ static void log_state_of(struct venv *env, const struct vstate *st,
 					  !(env->scratch_slots & (1ULL << k))))
 				continue;
 
+			if (t[0] == STACK_DYNPTR) {
+				char d[96];
+
+				if (dynptr_log_slot(fr, k, d, sizeof(d))) {
+					n += snprintf(line + n, sizeof(line) - n,
+						      "%s", d);
+					k++;
+				}
+				continue;
+			}
 			if (t[0] == STACK_ITER) {
 				const struct vslot *sl = &fr->slots[k];
 
@@ -744,6 +754,7 @@ static bool regs_exact(const struct vreg *a, const struct vreg *b,
 	return a->type == b->type && a->flags == b->flags &&
 	       a->off == b->off && a->map == b->map &&
 	       a->mem_size == b->mem_size && a->btf_id == b->btf_id &&
+	       a->dynptr_id == b->dynptr_id &&
 	       a->range == b->range &&
 	       a->frameno == b->frameno && a->subprog == b->subprog &&
 	       a->var_off.value == b->var_off.value &&
@@ -781,6 +792,7 @@ static bool regsafe(const struct vreg *old, const struct vreg *cur,
 		return old->flags == cur->flags && old->off == cur->off &&
 		       old->map == cur->map && old->mem_size == cur->mem_size &&
 		       old->btf_id == cur->btf_id &&
+		       old->dynptr_id == cur->dynptr_id &&
 		       old->frameno == cur->frameno &&
 		       old->subprog == cur->subprog &&
 		       scalar_within(old, cur) &&
@@ -823,6 +835,11 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 			    (os->iter_state != cs->iter_state ||
 			     !check_ids(m, os->iter_ref, cs->iter_ref)))
 				return false;
+			if (ot[0] == STACK_DYNPTR &&
+			    (os->dynptr_type != cs->dynptr_type ||
+			     os->dynptr_first != cs->dynptr_first ||
+			     !check_ids(m, os->dynptr_ref, cs->dynptr_ref)))
+				return false;
 			if (ot[0] == STACK_SPILL &&
 			    !regs_exact(&os->spill, &cs->spill, m))
 				return false;
@@ -833,6 +850,16 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 			if (ct[0] != STACK_ITER ||
 			    os->iter_state != cs->iter_state ||
 			    !check_ids(m, os->iter_ref, cs->iter_ref))
+				return false;
+			continue;
+		}
+		if (ot[0] == STACK_DYNPTR) {
+			/* the same kind of dynptr, holding the same
+			 * reference */
+			if (memcmp(ot, ct, 8) ||
+			    os->dynptr_type != cs->dynptr_type ||
+			    os->dynptr_first != cs->dynptr_first ||
+			    !check_ids(m, os->dynptr_ref, cs->dynptr_ref))
 				return false;
 			continue;
 		}
@@ -860,7 +887,7 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 				continue;
 			if (c == STACK_INVALID)
 				return false;
-			if (c == STACK_ITER)
+			if (c == STACK_ITER || c == STACK_DYNPTR)
 				return false;
 			if (o == STACK_MISC) {
 				if (c == STACK_SPILL &&
@@ -1062,22 +1089,6 @@ static bool is_pkt(const struct vreg *r)
 	return r->type == PTR_TO_PACKET || r->type == PTR_TO_PACKET_META;
 }
 
-/* Every register and spilled register of the state, for propagation. */
-#define FOR_EACH_REG(st, r, ...)                                              \
-	for (int _f = 0; _f <= (st)->curframe; _f++) {                          \
-		struct vframe *_fr = (st)->frame[_f];                          \
-		for (int _i = 0; _i < 11; _i++) {                              \
-			struct vreg *r = &_fr->regs[_i];                       \
-			__VA_ARGS__;                                           \
-		}                                                              \
-		for (int _k = 0; _k < _fr->nslots; _k++) {                     \
-			if (_fr->slots[_k].stype[0] != STACK_SPILL)            \
-				continue;                                      \
-			struct vreg *r = &_fr->slots[_k].spill;                \
-			__VA_ARGS__;                                           \
-		}                                                              \
-	}
-
 void mark_ptr_not_null(struct venv *env, u32 id, bool is_null)
 {
 	struct vstate *st = env->cur;
@@ -1086,7 +1097,9 @@ void mark_ptr_not_null(struct venv *env, u32 id, bool is_null)
 	FOR_EACH_REG(st, r, {
 		if (r->id == id && (r->flags & VREG_MAYBE_NULL) &&
 		    r->type != SCALAR_VALUE) {
-			if (r->ref_obj_id)
+			/* NULL holds nothing; a slice's reference is its
+			 * dynptr's, which stays */
+			if (r->ref_obj_id && r->ref_obj_id == r->id)
 				ref = r->ref_obj_id;
 			if (is_null) {
 				reg_mark_known(r, 0);
@@ -1117,7 +1130,8 @@ void clear_pkt_pointers(struct venv *env)
 	struct vstate *st = env->cur;
 
 	FOR_EACH_REG(st, r, {
-		if (is_pkt(r) || r->type == PTR_TO_PACKET_END)
+		if (is_pkt(r) || r->type == PTR_TO_PACKET_END ||
+		    (r->type == PTR_TO_MEM && (r->flags & VREG_PKT_SLICE)))
 			reg_mark_unknown(r);
 	});
 }
@@ -1347,7 +1361,8 @@ static int check_stack_access(struct venv *env, int regno,
 				    (unsigned long long)reg->var_off.value,
 				    (unsigned long long)reg->var_off.mask,
 				    reg->off + off, size);
-		if (write && (err = frame_reserve(fr, (int)((-lo + 7) / 8))))
+		if (write && ((err = frame_reserve(fr, (int)((-lo + 7) / 8))) ||
+			      (err = dynptr_stack_write(env, fr, lo, hi + size))))
 			return err;
 		for (s64 b = lo; b < hi + size; b++) {
 			if (write) {
@@ -1377,6 +1392,8 @@ static int check_stack_access(struct venv *env, int regno,
 	if (write) {
 		if (value && is_pointer(value) && (size != 8 || lo % 8))
 			value = NULL; /* part of a pointer: plain bytes */
+		if ((err = dynptr_stack_write(env, fr, lo, lo + size)))
+			return err;
 		return stack_write(fr, lo, size, value);
 	}
 	/* read */
@@ -2903,6 +2920,10 @@ static void subprog_btf(struct venv *env, struct vsubprog *sp)
 				       : NULL;
 		if (!pname)
 			pname = "";
+		if (pt && btf_is_struct(pt) && !strcmp(pname, "bpf_dynptr")) {
+			sp->arg_kind[a] = 3; /* a dynptr (dynptr.c) */
+			continue;
+		}
 		if (!pid || !pt || (btf_is_struct(pt) &&
 				    (!strcmp(pname, "__sk_buff") ||
 				     !strcmp(pname, "xdp_md") ||
@@ -3179,6 +3200,10 @@ static int verify_entry(struct venv *env, int sub)
 			} else if (sp->arg_kind[a] == 1) {
 				r->type = PTR_TO_CTX;
 				r->var_off = tnum_const(0);
+			} else if (sp->arg_kind[a] == 3) {
+				r->type = CONST_PTR_TO_DYNPTR;
+				r->var_off = tnum_const(0);
+				r->id = ++env->id_gen;
 			} else {
 				r->type = PTR_TO_MEM;
 				r->var_off = tnum_const(0);

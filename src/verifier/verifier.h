@@ -55,6 +55,7 @@ enum vreg_type {
 	PTR_TO_BTF_ID,   /* kernel objects: opaque, never dereferenced here */
 	PTR_TO_FUNC,
 	PTR_TO_SOCK_COMMON,
+	CONST_PTR_TO_DYNPTR, /* a global function's dynptr argument */
 };
 
 #define VREG_MAYBE_NULL 0x1
@@ -62,6 +63,8 @@ enum vreg_type {
 #define VREG_RDONLY 0x4
 #define VREG_ALLOC 0x8 /* PTR_TO_BTF_ID: a bpf_obj_new object (MEM_ALLOC) */
 #define VREG_NON_OWN 0x10 /* ... that a list or tree owns (NON_OWN_REF) */
+#define VREG_PKT_SLICE 0x20 /* PTR_TO_MEM: a slice of an skb or xdp dynptr,
+			     * dead when the packet's data may move */
 
 struct vreg {
 	u8 type;
@@ -73,6 +76,7 @@ struct vreg {
 	s32 off;      /* fixed offset of a pointer */
 	u32 id;       /* null-check, packet-range and linked-scalar groups */
 	u32 ref_obj_id;
+	u32 dynptr_id; /* PTR_TO_MEM: the dynptr it is a slice of */
 	struct bpfx_map *map; /* CONST_PTR_TO_MAP, PTR_TO_MAP_VALUE/KEY */
 	u32 mem_size;         /* PTR_TO_MEM; PTR_TO_BTF_ID|alloc: its size */
 	u32 btf_id;           /* PTR_TO_BTF_ID|alloc: the program BTF type */
@@ -112,6 +116,7 @@ enum stack_byte {
 	STACK_ZERO,
 	STACK_SPILL,
 	STACK_ITER, /* all 8 bytes: an open-coded iterator (iter.c) */
+	STACK_DYNPTR, /* all 16 bytes of two slots: a dynptr (dynptr.c) */
 };
 enum iter_state { ITER_NONE_STATE = 0, ITER_ACTIVE, ITER_DRAINED };
 #define MAX_BPF_STACK 512
@@ -126,6 +131,13 @@ struct vslot {
 	u32 iter_ref;
 	u32 iter_depth;
 	u8 iter_state;
+	/* STACK_DYNPTR: its type (enum bpfx_dynptr_type), whether this is
+	 * its first (lower) slot, its id (its slices carry it) and the
+	 * reference it holds (ringbuf; clones share it) */
+	u8 dynptr_type;
+	bool dynptr_first;
+	u32 dynptr_id;
+	u32 dynptr_ref;
 };
 
 /* A frame keeps only the slots its function has touched (nslots, from
@@ -150,6 +162,22 @@ static inline bool slot_is_spill(const struct vframe *fr, int spi)
 {
 	return spi < fr->nslots && fr->slots[spi].stype[0] == STACK_SPILL;
 }
+/* Every register and spilled register of a state. */
+#define FOR_EACH_REG(st, r, ...)                                              \
+	for (int _f = 0; _f <= (st)->curframe; _f++) {                          \
+		struct vframe *_fr = (st)->frame[_f];                          \
+		for (int _i = 0; _i < 11; _i++) {                              \
+			struct vreg *r = &_fr->regs[_i];                       \
+			__VA_ARGS__;                                           \
+		}                                                              \
+		for (int _k = 0; _k < _fr->nslots; _k++) {                     \
+			if (_fr->slots[_k].stype[0] != STACK_SPILL)            \
+				continue;                                      \
+			struct vreg *r = &_fr->slots[_k].spill;                \
+			__VA_ARGS__;                                           \
+		}                                                              \
+	}
+
 /* Makes slots 0..nslots-1 exist (new ones invalid). */
 int frame_reserve(struct vframe *fr, int nslots);
 struct vframe *frame_new(int callsite, int subprog, int frameno);
@@ -211,7 +239,7 @@ struct vsubprog {
 	bool verified;      /* global: verified alone */
 	char name[64];
 	int arg_cnt;
-	u8 arg_kind[5];     /* 0 scalar, 1 ctx, 2 mem */
+	u8 arg_kind[5];     /* 0 scalar, 1 ctx, 2 mem, 3 dynptr */
 	u32 arg_mem_size[5];
 	bool arg_nullable[5];
 	bool returns_void;
@@ -300,6 +328,12 @@ int check_subprog_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		       int *next_idx);
 int check_mem_region(struct venv *env, int regno, int off, int size,
 		     bool write, bool helper, int *zero_ok);
+/* Memory argument REGNO of SIZE_MAX bytes (written by the helper when
+ * WRITE; NULL allowed for zero bytes when NULL_OK). */
+int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
+	       bool null_ok);
+/* Size argument REGNO: a bounded scalar, its largest value in *size_max. */
+int check_size_arg(struct venv *env, int regno, bool zero_ok, u64 *size_max);
 int check_resource_leak(struct venv *env, bool exception_exit,
 			bool check_lock, const char *prefix);
 int release_reference(struct venv *env, u32 ref_obj_id);
@@ -330,6 +364,33 @@ void graph_invalidate_non_owning(struct venv *env);
 int graph_check_access(struct venv *env, const struct vreg *reg, s64 lo,
 		       s64 hi, int size);
 int graph_check_prog_maps(struct venv *env);
+/* dynptr.c */
+/* What a dynptr argument must be. */
+enum dynptr_arg_mode {
+	DYNPTR_INIT,    /* an initialised dynptr of any type */
+	DYNPTR_UNINIT,  /* stack the call makes a dynptr of TYPE */
+	DYNPTR_RELEASE, /* an initialised referenced dynptr of TYPE, released */
+};
+/* The dynptr an argument named (for the calls that use it after). */
+struct dynptr_info {
+	u8 type;
+	u32 id, ref;
+};
+int check_dynptr_arg(struct venv *env, int regno, int argno,
+		     enum dynptr_arg_mode mode, u8 type, u32 clone_ref,
+		     int insn_idx, struct dynptr_info *info);
+bool is_dynptr_kfunc(const struct venv *env, const struct bpf_insn *insn);
+int check_dynptr_kfunc(struct venv *env, const struct bpf_insn *insn,
+		       int idx);
+/* A write of the stack bytes [lo, hi) of FR: dynptrs there are destroyed,
+ * referenced ones refused. */
+int dynptr_stack_write(struct venv *env, struct vframe *fr, s64 lo, s64 hi);
+/* A helper's write of [lo, hi) may not touch a dynptr. */
+int dynptr_helper_write(struct venv *env, const struct vframe *fr, s64 lo,
+			s64 hi);
+/* A dynptr's log text (fp-16=dynptr_ringbuf(id=1,ref_id=2)) at slot K
+ * of FR, 0 when K holds none. */
+int dynptr_log_slot(const struct vframe *fr, int k, char *buf, size_t sz);
 /* precision.c */
 int hist_push(struct venv *env, int idx);
 static inline struct hist_entry *hist_cur(struct venv *env)
