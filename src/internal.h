@@ -405,6 +405,14 @@ BPFX_HIDDEN u64 kfunc_obj_new(struct bpfx_run *run, u64 type_id, u64 meta,
 			      u64 r3, u64 r4, u64 r5);
 BPFX_HIDDEN u64 kfunc_obj_drop(struct bpfx_run *run, u64 obj, u64 meta,
 			       u64 r3, u64 r4, u64 r5);
+/* LD_ABS / LD_IND: SIZE (1, 2 or 4) bytes at K, the offset as the kernel
+ * takes it (an int): from skb->data when K >= 0; from the network header
+ * for SKF_NET_OFF <= K < 0 and from the link-layer header for SKF_LL_OFF
+ * <= K < SKF_NET_OFF, anywhere between the skb's head and tail. The value
+ * read (big-endian, zero-extended), or -1 where the kernel's program ends
+ * returning 0. Engines inline the common case (0 <= K, inside the packet)
+ * and call this for the rest. */
+BPFX_HIDDEN u64 run_ld_packet(struct bpfx_run *run, s64 k, u64 size);
 /* bpf_xdp_adjust_head on the run's xdp context. */
 BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
 				    int offset);

@@ -667,18 +667,26 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		NEXT();                                                        \
 	} while (0)
 
+/* LD_ABS / LD_IND: inside the packet here, anything else (offsets from
+ * the network or link-layer header, out of range) by run_ld_packet(); an
+ * access the kernel refuses ends the program with r0 = 0. */
 #define LD_PACKET(size, offset)                                                \
 	do {                                                                   \
 		s64 o_ = (offset);                                             \
 		u64 len_ = run->pkt.hi - run->pkt.lo;                          \
-		if (o_ < 0 || (u64)o_ + size > len_) {                         \
-			*ret = 0;                                              \
-			goto out;                                              \
-		}                                                              \
-		const u8 *b_ = (const u8 *)(uintptr_t)(run->pkt.lo + o_);     \
 		u64 v_ = 0;                                                    \
-		for (int k_ = 0; k_ < size; k_++)                              \
-			v_ = (v_ << 8) | b_[k_];                               \
+		if (__builtin_expect(o_ >= 0 && (u64)o_ + size <= len_, 1)) {  \
+			const u8 *b_ =                                         \
+				(const u8 *)(uintptr_t)(run->pkt.lo + o_);     \
+			for (int k_ = 0; k_ < size; k_++)                      \
+				v_ = (v_ << 8) | b_[k_];                       \
+		} else {                                                       \
+			v_ = run_ld_packet(run, o_, size);                     \
+			if ((s64)v_ < 0) {                                     \
+				*ret = 0;                                      \
+				goto out;                                      \
+			}                                                      \
+		}                                                              \
 		reg[0] = v_;                                                   \
 		NEXT();                                                        \
 	} while (0)
