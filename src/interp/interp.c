@@ -601,17 +601,29 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
  * readable / writable region that matched, then the run's stack, are
  * checked inline (accesses through r10 inside the frame never get here);
  * anything else goes through run_mem_slow(), which refreshes the windows.
- * NULL if the access is not allowed. */
+ * An access that is not allowed ends the run with a fault on the current
+ * instruction (so the inline path needs no test of the address it
+ * returns). */
 #define MEM(addr, size, acc)                                                   \
 	({                                                                     \
 		u64 a_ = (addr);                                               \
 		void *m_ = (void *)(uintptr_t)a_;                              \
-		if (((acc) == MEM_READ                                          \
-			     ? rd_len < (size) || a_ - rd_lo > rd_len - (size)   \
-			     : wr_len < (size) || a_ - wr_lo > wr_len - (size)) && \
-		    a_ - stack_lo > STACK_BYTES - (size))                      \
+		if (__builtin_expect(                                          \
+			    ((acc) == MEM_READ                                 \
+				     ? rd_len < (size) ||                      \
+					       a_ - rd_lo > rd_len - (size)    \
+				     : wr_len < (size) ||                      \
+					       a_ - wr_lo > wr_len - (size)) && \
+				    a_ - stack_lo > STACK_BYTES - (size),      \
+			    0)) {                                              \
 			m_ = mem_window_miss(run, a_, size, acc, &rd_lo,       \
 					     &rd_len, &wr_lo, &wr_len);        \
+			if (!m_) {                                             \
+				err = mem_fault(run, cur, pc, a_, size,        \
+						(acc) == MEM_WRITE);           \
+				goto out;                                      \
+			}                                                      \
+		}                                                              \
 		m_;                                                            \
 	})
 
@@ -619,10 +631,6 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 	do {                                                                   \
 		u64 addr_ = SRC + (s64)pc->off;                                \
 		void *p_ = MEM(addr_, size, MEM_READ);                         \
-		if (__builtin_expect(!p_, 0)) {                                \
-			err = mem_fault(run, cur, pc, addr_, size, false);     \
-			goto out;                                              \
-		}                                                              \
 		type v_;                                                       \
 		memcpy(&v_, p_, size);                                         \
 		DST = ext(v_);                                                 \
@@ -633,10 +641,6 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 	do {                                                                   \
 		u64 addr_ = DST + (s64)pc->off;                                \
 		void *p_ = MEM(addr_, size, MEM_WRITE);                        \
-		if (__builtin_expect(!p_, 0)) {                                \
-			err = mem_fault(run, cur, pc, addr_, size, true);      \
-			goto out;                                              \
-		}                                                              \
 		type v_ = (type)(value);                                       \
 		memcpy(p_, &v_, size);                                         \
 		NEXT();                                                        \
@@ -652,10 +656,6 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 			goto out;                                              \
 		}                                                              \
 		ap_ = MEM(addr_, size, MEM_WRITE);                             \
-		if (!ap_) {                                                    \
-			err = mem_fault(run, cur, pc, addr_, size, true);      \
-			goto out;                                              \
-		}                                                              \
 	} while (0)
 
 #define ATOMIC_OP(type, size, fn, fetch)                                       \
@@ -948,11 +948,6 @@ op_FH_##a##_##b: {                                                             \
 op_L_##l##_##b: {                                                              \
 	u64 addr_ = SRC + (s64)pc->off;                                        \
 	void *p_ = MEM(addr_, sizeof(LOAD_TYPE_##l), MEM_READ);                \
-	if (__builtin_expect(!p_, 0)) {                                        \
-		err = mem_fault(run, cur, pc, addr_, sizeof(LOAD_TYPE_##l),    \
-				false);                                        \
-		goto out;                                                      \
-	}                                                                      \
 	LOAD_TYPE_##l lv_;                                                     \
 	memcpy(&lv_, p_, sizeof(lv_));                                         \
 	SET_DST(FUSE_VAL_##b((u64)lv_, pc + 1));                               \
