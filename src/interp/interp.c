@@ -90,7 +90,13 @@ enum {
 	INTERP_OP_HIT = INTERP_OP_FRAME + 15,
 	INTERP_OP_FUSED_HIT = INTERP_OP_HIT + BPFX_OP__COUNT,
 	INTERP_OP_FUSED_JUMP_HIT = INTERP_OP_FUSED_HIT + FUSE__COUNT * FUSE__COUNT,
-	INTERP_OP__COUNT = INTERP_OP_FUSED_JUMP_HIT + FUSE__COUNT * 11,
+	/* a load inside the frame from r10 then an operation on what it
+	 * loaded: no check (see FRAME_OPS); + LOAD_x * FUSE__COUNT + FUSE_b */
+	INTERP_OP_FUSED_LOAD_FRAME = INTERP_OP_FUSED_JUMP_HIT + FUSE__COUNT * 11,
+	/* an operation then a store of its result inside the frame from
+	 * r10: + (FUSE_a * 4 + STORE_x) * 2 + hit (acc holds the operand) */
+	INTERP_OP_FUSED_STORE = INTERP_OP_FUSED_LOAD_FRAME + 4 * FUSE__COUNT,
+	INTERP_OP__COUNT = INTERP_OP_FUSED_STORE + FUSE__COUNT * 4 * 2,
 };
 
 /*
@@ -165,6 +171,28 @@ static int jump_index(enum bpfx_op op)
 		return JUMP_##o;
 		FUSE_JUMPS(JUMP_CASE)
 #undef JUMP_CASE
+	default:
+		return -1;
+	}
+}
+
+#define FUSE_STORES(X) X(STXB, u8) X(STXH, u16) X(STXW, u32) X(STXDW, u64)
+#define FUSE_STORES_WITH(X, A)                                                 \
+	X(A, STXB, u8) X(A, STXH, u16) X(A, STXW, u32) X(A, STXDW, u64)
+enum {
+#define STORE_ENUM(op, type) STORE_##op,
+	FUSE_STORES(STORE_ENUM)
+#undef STORE_ENUM
+};
+
+static int store_index(enum bpfx_op op)
+{
+	switch (op) {
+#define STORE_CASE(o, type)                                                    \
+	case BPFX_OP_##o:                                                      \
+		return STORE_##o;
+		FUSE_STORES(STORE_CASE)
+#undef STORE_CASE
 	default:
 		return -1;
 	}
@@ -381,8 +409,19 @@ static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog,
 		const struct interp_insn *a = &ip->insns[i], *b = a + 1;
 		int fa = fuse_index(a->op), la = load_index(a->op);
 		int fb = fuse_index(b->op), jb = jump_index(b->op);
+		int sb = store_index(b->op);
 		int fused;
+		bool hit_store = cached[i] == a->dst;
 
+		/* an operation, then a store of its result in the frame */
+		if (fa >= 0 && sb >= 0 && b->src == a->dst &&
+		    frame_index(b->op, &prog->insns[i + 1]) >= 0) {
+			fused = INTERP_OP_FUSED_STORE +
+				(fa * 4 + sb) * 2 + hit_store;
+			ip->insns[i].handler = interp_handlers[fused];
+			i++;
+			continue;
+		}
 		if (a->dst != b->dst)
 			continue;
 		bool hit = cached[i] == a->dst;
@@ -401,7 +440,10 @@ static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog,
 			fused = (hit ? INTERP_OP_FUSED_HIT : INTERP_OP_FUSED) +
 				fa * FUSE__COUNT + fb;
 		else if (la >= 0)
-			fused = INTERP_OP_FUSED_LOAD + la * FUSE__COUNT + fb;
+			fused = (frame_index(a->op, &prog->insns[i]) >= 0
+					 ? INTERP_OP_FUSED_LOAD_FRAME
+					 : INTERP_OP_FUSED_LOAD) +
+				la * FUSE__COUNT + fb;
 		else
 			continue;
 		ip->insns[i].handler = interp_handlers[fused];
@@ -840,6 +882,22 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 #define FRAME_LABEL(o) [INTERP_OP_FRAME + FRAME_##o] = &&op_FRAME_##o,
 		FRAME_OPS(FRAME_LABEL)
 #undef FRAME_LABEL
+#define STORE_LABEL(a, x, type)                                                \
+	[INTERP_OP_FUSED_STORE + (FUSE_##a * 4 + STORE_##x) * 2] =             \
+		&&op_S_##a##_##x,                                              \
+	[INTERP_OP_FUSED_STORE + (FUSE_##a * 4 + STORE_##x) * 2 + 1] =         \
+		&&op_SH_##a##_##x,
+#define STORE_ROW_LABELS(a) FUSE_STORES_WITH(STORE_LABEL, a)
+		FUSE_OPS(STORE_ROW_LABELS)
+#undef STORE_ROW_LABELS
+#undef STORE_LABEL
+#define LOAD_FRAME_LABEL(l, b)                                                 \
+	[INTERP_OP_FUSED_LOAD_FRAME + LOAD_##l * FUSE__COUNT + FUSE_##b] =     \
+		&&op_LF_##l##_##b,
+#define LOAD_FRAME_ROW_LABELS(l) FUSE_OPS_WITH(LOAD_FRAME_LABEL, l)
+		FUSE_LOADS(LOAD_FRAME_ROW_LABELS)
+#undef LOAD_FRAME_ROW_LABELS
+#undef LOAD_FRAME_LABEL
 #define HIT_LABEL(id, opc, sel, selval, mnem, fields)                          \
 	[INTERP_OP_HIT + BPFX_OP_##id] = &&op_H_##id,
 		BPFX_ALU_OPS(HIT_LABEL)
@@ -958,6 +1016,43 @@ op_L_##l##_##b: {                                                              \
 	FUSE_LOADS(LOAD_ROW_HANDLERS)
 #undef LOAD_ROW_HANDLERS
 #undef LOAD_HANDLER
+	/* an operation, then a store of its result in the frame (no check:
+	 * see FRAME_OPS); _H: the operand from acc */
+#define STORE_HANDLER(a, x, type)                                              \
+op_S_##a##_##x: {                                                              \
+	SET_DST(FUSE_VAL_##a(reg[pc->dst], pc));                               \
+	type sv_ = (type)acc;                                                  \
+	memcpy((void *)(uintptr_t)(reg[10] + (s64)(pc + 1)->off), &sv_,        \
+	       sizeof(sv_));                                                   \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}                                                                              \
+op_SH_##a##_##x: {                                                             \
+	SET_DST(FUSE_VAL_##a(acc, pc));                                        \
+	type sv_ = (type)acc;                                                  \
+	memcpy((void *)(uintptr_t)(reg[10] + (s64)(pc + 1)->off), &sv_,        \
+	       sizeof(sv_));                                                   \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}
+#define STORE_ROW_HANDLERS(a) FUSE_STORES_WITH(STORE_HANDLER, a)
+	FUSE_OPS(STORE_ROW_HANDLERS)
+#undef STORE_ROW_HANDLERS
+#undef STORE_HANDLER
+	/* the same from the frame: no check (see FRAME_OPS) */
+#define LOAD_FRAME_HANDLER(l, b)                                               \
+op_LF_##l##_##b: {                                                             \
+	LOAD_TYPE_##l lv_;                                                     \
+	memcpy(&lv_, (const void *)(uintptr_t)(SRC + (s64)pc->off),           \
+	       sizeof(lv_));                                                   \
+	SET_DST(FUSE_VAL_##b((u64)lv_, pc + 1));                               \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}
+#define LOAD_FRAME_ROW_HANDLERS(l) FUSE_OPS_WITH(LOAD_FRAME_HANDLER, l)
+	FUSE_LOADS(LOAD_FRAME_ROW_HANDLERS)
+#undef LOAD_FRAME_ROW_HANDLERS
+#undef LOAD_FRAME_HANDLER
 	/* an operation then a jump on its result against a constant */
 #define JUMP_HANDLER(a, j, cond)                                               \
 op_J_##a##_##j: {                                                              \
