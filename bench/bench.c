@@ -30,7 +30,7 @@
  *   bench [-r rounds] [-b batch_ms] [-c case|throw] [-e engine] [-v] OBJDIR
  *
  * -c and -e restrict the run to one case (or the throw table alone) / one
- * engine, e.g. to profile bpfx alone:
+ * engine or a comma-separated list, e.g. to profile bpfx alone:
  *   perf record -e cpu-clock bench -c checksum -e bpfx DIR
  */
 #define _GNU_SOURCE
@@ -102,12 +102,20 @@ static bool is_jit(int e)
 	return e == ENGINE_BPFX_JIT || e == ENGINE_BPFX_JIT_TC;
 }
 
-/* Whether -e leaves engine E out (bpfx's interpreter always runs: the
- * run counts are sized on it). */
+/* Whether -e leaves engine E out: -e names one engine or several,
+ * separated by commas (bpfx's interpreter always runs: the run counts are
+ * sized on it). */
 static bool left_out(int e)
 {
-	return only_engine && e != ENGINE_BPFX &&
-	       strcasecmp(only_engine, engines[e]->name);
+	const char *name = engines[e]->name, *p = only_engine;
+	size_t len = strlen(name);
+
+	if (!only_engine || e == ENGINE_BPFX)
+		return false;
+	for (; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncasecmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return false;
+	return true;
 }
 
 static uint64_t now_ns(void)
