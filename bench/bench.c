@@ -4,8 +4,10 @@
  * run, then the cost of bpf_throw by call depth (throw.c).
  *
  * Each program is built in two forms from one source (progs/common.h):
- * the default form, r1 the input, which DPDK and bpfx run; and a tc form,
- * the input as the packet, which the kernel's test_run accepts with
+ * the default form, r1 the input, which DPDK and bpfx run (bpfx only if
+ * its verifier accepts it: not parse's, which needs a variable offset from
+ * the ctx; bpfx then runs the tc form, and the table says so); and a tc
+ * form, the input as the packet, which the kernel's test_run accepts with
  * repeat (it refuses perf_event programs) and which bpfx runs too, so the
  * kernel and bpfx are compared on the same instructions.
  *
@@ -28,7 +30,7 @@
  *   bench [-r rounds] [-b batch_ms] [-c case|throw] [-e engine] [-v] OBJDIR
  *
  * -c and -e restrict the run to one case (or the throw table alone) / one
- * engine, e.g. to profile bpfx alone:
+ * engine or a comma-separated list, e.g. to profile bpfx alone:
  *   perf record -e cpu-clock bench -c checksum -e bpfx DIR
  */
 #define _GNU_SOURCE
@@ -100,12 +102,20 @@ static bool is_jit(int e)
 	return e == ENGINE_BPFX_JIT || e == ENGINE_BPFX_JIT_TC;
 }
 
-/* Whether -e leaves engine E out (bpfx's interpreter always runs: the
- * run counts are sized on it). */
+/* Whether -e leaves engine E out: -e names one engine or several,
+ * separated by commas (bpfx's interpreter always runs: the run counts are
+ * sized on it). */
 static bool left_out(int e)
 {
-	return only_engine && e != ENGINE_BPFX &&
-	       strcasecmp(only_engine, engines[e]->name);
+	const char *name = engines[e]->name, *p = only_engine;
+	size_t len = strlen(name);
+
+	if (!only_engine || e == ENGINE_BPFX)
+		return false;
+	for (; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncasecmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return false;
+	return true;
 }
 
 static uint64_t now_ns(void)
@@ -212,6 +222,11 @@ static void run_case(const struct bench_case *c, const char *objdir,
 		}
 	}
 	res->bpfx_base = res->prog[ENGINE_BPFX] ? ENGINE_BPFX : ENGINE_BPFX_TC;
+	if (!res->insns) {
+		/* the default form as DPDK runs it, though bpfx refused it */
+		snprintf(path, sizeof(path), "%s/%s.bpf.o", objdir, c->name);
+		res->insns = bpfx_object_insn_cnt(path, c->name);
+	}
 	res->ran = res->prog[res->bpfx_base] != NULL;
 	if (!res->ran) {
 		for (int e = 0; e < ENGINE_CNT; e++)
@@ -349,7 +364,7 @@ static void print_dpdk_table(const struct case_result *results)
 	char b[6][32];
 
 	printf("bpfx vs DPDK, the default form of each program (r1 = the input)\n");
-	printf("%-9s %6s %10s %12s %12s %10s %16s %16s  %s\n", "program",
+	printf("%-9s %8s %10s %12s %12s %10s %16s %16s  %s\n", "program",
 	       "insns", "runs/batch", "bpfx ns/run", "DPDK ns/run",
 	       "DPDK/bpfx", "bpfx JIT ns/run", "DPDK JIT ns/run", "result");
 	for (size_t i = 0; i < bench_case_cnt; i++) {
@@ -362,12 +377,13 @@ static void print_dpdk_table(const struct case_result *results)
 		if (r->ran && r->bpfx_base == ENGINE_BPFX_TC) {
 			tc_base = true;
 			snprintf(b[0], 32, "*%.1f", bpfx);
+			snprintf(b[5], 32, "*%zu/%zu", r->tc_insns, r->insns);
 		} else {
 			fmt_ns(b[0], 32, bpfx);
+			snprintf(b[5], 32, "%zu", r->insns);
 		}
-		printf("%-9s %6zu %10u %12s %12s %10s %16s %16s  %s%s\n",
-		       c->name,
-		       r->bpfx_base == ENGINE_BPFX_TC ? r->tc_insns : r->insns,
+		printf("%-9s %8s %10u %12s %12s %10s %16s %16s  %s%s\n",
+		       c->name, b[5],
 		       r->repeat, b[0], fmt_ns(b[1], 32, ns[ENGINE_DPDK]),
 		       fmt_ratio(b[2], 32, ns[ENGINE_DPDK], bpfx, &dpdk_bpfx,
 				 !c->overhead),
@@ -379,8 +395,12 @@ static void print_dpdk_table(const struct case_result *results)
 				     : "");
 	}
 	if (tc_base)
-		printf("* bpfx refused the default form (see below): its figure, and insns, are the\n"
-		       "  tc form's, which adds a packet load and bounds checks to the same body\n");
+		printf("* bpfx's verifier, like the kernel's, refuses this default form (a variable\n"
+		       "  offset from the ctx, see below): bpfx runs the tc form (the input as the\n"
+		       "  packet, insns before the /), DPDK the default form (insns after the /).\n"
+		       "  Both run the same body with the same bounds checks (progs/common.h);\n"
+		       "  bpfx's figure also holds the tc form's set-up of an __sk_buff per run and\n"
+		       "  its loads of data and data_end from it.\n");
 	if (dpdk_bpfx.cnt) {
 		double g = geomean(&dpdk_bpfx);
 		printf("\ngeometric mean of DPDK/bpfx over %d programs: %.2fx "
@@ -403,7 +423,7 @@ static void print_kernel_table(const struct case_result *results)
 	printf("\nthe kernel's JIT, same run: the tc form of each program (the input as the packet)\n"
 	       "on the kernel (BPF_PROG_TEST_RUN, its own duration) and on bpfx; kernel/X is the\n"
 	       "kernel's ns/run over X's (above 1: X is faster than the kernel). DPDK runs the\n"
-	       "default form, which lacks the tc form's packet bounds checks (a few insns).\n");
+	       "default form: the same body and bounds checks, r1 the input instead of an skb.\n");
 	printf("%-9s %6s %10s %12s %12s %14s %16s %12s %16s  %s\n", "program",
 	       "insns", "kernel ns", "bpfx ns/run", "kernel/bpfx",
 	       "bpfx JIT ns", "kernel/bpfx JIT", "kernel/DPDK",

@@ -65,6 +65,9 @@ extern const struct engine engine_dpdk;
 extern const struct engine engine_dpdk_jit;
 /* A line on the DPDK build and how it was set up (no EAL). */
 const char *dpdk_describe(void);
+/* Instructions of program NAME in the object at PATH as opened (before
+ * linking), whether or not it loads; 0 if it cannot be opened. */
+size_t bpfx_object_insn_cnt(const char *path, const char *name);
 /* True if libbpfx has a "jit" engine; otherwise false and why. */
 bool bpfx_jit_available(char *why, size_t sz);
 

@@ -163,6 +163,17 @@ static int bpfx_run(void *prog, void *input, size_t input_size,
 	return 0;
 }
 
+size_t bpfx_object_insn_cnt(const char *path, const char *name)
+{
+	struct bpfx_object *obj = bpfx_object__open_file(path, NULL);
+	struct bpfx_program *prog =
+		obj ? bpfx_object__find_program_by_name(obj, name) : NULL;
+	size_t cnt = prog ? bpfx_program__insn_cnt(prog) : 0;
+
+	bpfx_object__close(obj);
+	return cnt;
+}
+
 static size_t bpfx_insn_cnt(void *prog)
 {
 	return bpfx_program__insn_cnt(((struct bpfx_bench_prog *)prog)->prog);

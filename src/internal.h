@@ -566,6 +566,14 @@ BPFX_HIDDEN bool object_disown(struct bpfx_run *run, struct obj_hdr *obj);
 /* Drops one reference: the last frees the object and what it holds. */
 BPFX_HIDDEN void object_put(struct obj_hdr *obj);
 
+/* LD_ABS / LD_IND: SIZE (1, 2 or 4) bytes at K, the offset as the kernel
+ * takes it (an int): from skb->data when K >= 0; from the network header
+ * for SKF_NET_OFF <= K < 0 and from the link-layer header for SKF_LL_OFF
+ * <= K < SKF_NET_OFF, anywhere between the skb's head and tail. The value
+ * read (big-endian, zero-extended), or -1 where the kernel's program ends
+ * returning 0. Engines inline the common case (0 <= K, inside the packet)
+ * and call this for the rest. */
+BPFX_HIDDEN u64 run_ld_packet(struct bpfx_run *run, s64 k, u64 size);
 /* bpf_xdp_adjust_head on the run's xdp context. */
 BPFX_HIDDEN int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md,
 				    int offset);

@@ -84,7 +84,19 @@ enum {
 	/* a load or store at a constant offset inside the frame from r10:
 	 * + FRAME_x (see FRAME_OPS) */
 	INTERP_OP_FRAME = INTERP_OP_FUSED_JUMP + FUSE__COUNT * 11,
-	INTERP_OP__COUNT = INTERP_OP_FRAME + 15,
+	/* the variants that take the destination from acc (see "The
+	 * cached register"): + bpfx_op for an ALU operation, then the
+	 * fused pairs that begin with one */
+	INTERP_OP_HIT = INTERP_OP_FRAME + 15,
+	INTERP_OP_FUSED_HIT = INTERP_OP_HIT + BPFX_OP__COUNT,
+	INTERP_OP_FUSED_JUMP_HIT = INTERP_OP_FUSED_HIT + FUSE__COUNT * FUSE__COUNT,
+	/* a load inside the frame from r10 then an operation on what it
+	 * loaded: no check (see FRAME_OPS); + LOAD_x * FUSE__COUNT + FUSE_b */
+	INTERP_OP_FUSED_LOAD_FRAME = INTERP_OP_FUSED_JUMP_HIT + FUSE__COUNT * 11,
+	/* an operation then a store of its result inside the frame from
+	 * r10: + (FUSE_a * 4 + STORE_x) * 2 + hit (acc holds the operand) */
+	INTERP_OP_FUSED_STORE = INTERP_OP_FUSED_LOAD_FRAME + 4 * FUSE__COUNT,
+	INTERP_OP__COUNT = INTERP_OP_FUSED_STORE + FUSE__COUNT * 4 * 2,
 };
 
 /*
@@ -164,6 +176,28 @@ static int jump_index(enum bpfx_op op)
 	}
 }
 
+#define FUSE_STORES(X) X(STXB, u8) X(STXH, u16) X(STXW, u32) X(STXDW, u64)
+#define FUSE_STORES_WITH(X, A)                                                 \
+	X(A, STXB, u8) X(A, STXH, u16) X(A, STXW, u32) X(A, STXDW, u64)
+enum {
+#define STORE_ENUM(op, type) STORE_##op,
+	FUSE_STORES(STORE_ENUM)
+#undef STORE_ENUM
+};
+
+static int store_index(enum bpfx_op op)
+{
+	switch (op) {
+#define STORE_CASE(o, type)                                                    \
+	case BPFX_OP_##o:                                                      \
+		return STORE_##o;
+		FUSE_STORES(STORE_CASE)
+#undef STORE_CASE
+	default:
+		return -1;
+	}
+}
+
 #define FUSE_LOADS(X) X(LDXB) X(LDXH) X(LDXW) X(LDXDW)
 enum {
 #define LOAD_ENUM(op) LOAD_##op,
@@ -236,21 +270,166 @@ struct interp_state {
 	const struct interp_prog *cur; /* program of the helper's caller */
 };
 
-/* Gives the first of each fusable pair its pair handler (see FUSE_OPS).
+/*
+ * The cached register. Chains of operations on one register (h ^= b;
+ * h *= prime, byte after byte) are bound by latency, and in reg[] each
+ * link is a store and a load of the same slot (about five cycles of
+ * store-to-load forwarding on top of the operation itself). So every
+ * handler of an ALU operation, and every fused pair, also leaves the
+ * value it computes in acc, a local the compiler keeps in a host register,
+ * and still writes it to reg[] (write-through: every other handler reads
+ * reg[] as before). Where the pre-decoder can tell that acc holds the
+ * destination of an ALU operation, the operation gets its _H variant,
+ * which reads acc instead of reg[]: the chain then stays in host
+ * registers. Loads and lddw write reg[] only, so the operand a chain
+ * loads (the next byte to hash) does not take acc from the chain.
+ *
+ * find_cached() tells it, instruction by instruction, in one pass over
+ * the code: acc holds the destination of the last ALU operation, as long
+ * as only stores, conditional jumps and loads of other registers came in
+ * between; any other instruction (a call, an atomic operation, a legacy
+ * packet load, an exit) leaves acc unknown, and so does every place
+ * control can arrive from elsewhere (a jump or call target, a function's
+ * start, the exception callback).
+ */
+static bool writes_acc(enum bpfx_op op)
+{
+	switch (op) {
+#define ALU_CASE(id, opc, sel, selval, mnem, fields) case BPFX_OP_##id:
+		BPFX_ALU_OPS(ALU_CASE)
+#undef ALU_CASE
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A load: writes its destination in reg[] only. */
+static bool writes_reg_only(enum bpfx_op op)
+{
+	switch (op) {
+	case BPFX_OP_LDXB:
+	case BPFX_OP_LDXH:
+	case BPFX_OP_LDXW:
+	case BPFX_OP_LDXDW:
+	case BPFX_OP_LDXSB:
+	case BPFX_OP_LDXSH:
+	case BPFX_OP_LDXSW:
+	case BPFX_OP_LDDW:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* A store or a conditional jump: writes no register. */
+static bool keeps_acc(enum bpfx_op op, u8 code)
+{
+	switch (op) {
+	case BPFX_OP_STB:
+	case BPFX_OP_STH:
+	case BPFX_OP_STW:
+	case BPFX_OP_STDW:
+	case BPFX_OP_STXB:
+	case BPFX_OP_STXH:
+	case BPFX_OP_STXW:
+	case BPFX_OP_STXDW:
+		return true;
+	default:
+		return (BPF_CLASS(code) == BPF_JMP ||
+			BPF_CLASS(code) == BPF_JMP32) &&
+		       BPF_OP(code) != BPF_JA && BPF_OP(code) != BPF_CALL &&
+		       BPF_OP(code) != BPF_EXIT;
+	}
+}
+
+/* CACHED[i]: the register acc holds when instruction i starts, or -1.
+ * False (nothing cached) if out of memory. */
+static bool find_cached(const struct interp_prog *ip,
+			const struct bpfx_program *prog, s8 *cached)
+{
+	size_t cnt = ip->cnt;
+	u8 *entry = calloc(cnt ? cnt : 1, 1);
+	int c = -1;
+
+	if (!entry)
+		return false;
+	entry[0] = 1;
+	if (prog->exception_cb_insn > 0 &&
+	    (size_t)prog->exception_cb_insn < cnt)
+		entry[prog->exception_cb_insn] = 1;
+	for (size_t i = 0; i < cnt; i++) {
+		const struct bpf_insn *insn = &prog->insns[i];
+		u8 cls = BPF_CLASS(insn->code), op = BPF_OP(insn->code);
+		s64 target = -1;
+
+		if (ip->func_start[i])
+			entry[i] = 1;
+		if (cls != BPF_JMP && cls != BPF_JMP32)
+			continue;
+		if (op == BPF_CALL) {
+			if (insn->src_reg == BPF_PSEUDO_CALL)
+				target = (s64)i + 1 + insn->imm;
+		} else if (op == BPF_JA && cls == BPF_JMP32) {
+			target = (s64)i + 1 + insn->imm;
+		} else if (op != BPF_EXIT) {
+			target = (s64)i + 1 + insn->off;
+		}
+		if (target >= 0 && (size_t)target < cnt)
+			entry[target] = 1;
+	}
+	for (size_t i = 0; i < cnt; i++) {
+		const struct interp_insn *d = &ip->insns[i];
+		u8 code = prog->insns[i].code;
+
+		if (entry[i])
+			c = -1;
+		cached[i] = (s8)c;
+		if (writes_acc(d->op))
+			c = d->dst;
+		else if (writes_reg_only(d->op))
+			c = d->dst == c ? -1 : c;
+		else if (!keeps_acc(d->op, code))
+			c = -1;
+		if (code == (BPF_LD | BPF_IMM | BPF_DW) && i + 1 < cnt)
+			cached[++i] = -1; /* lddw's second half */
+	}
+	free(entry);
+	return true;
+}
+
+/* Gives the first of each fusable pair its pair handler (see FUSE_OPS),
+ * the _H variant where acc holds its destination (CACHED, see above).
  * The second instruction keeps its own handler, so a jump that lands on it
  * runs it alone, as before. */
-static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog)
+static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog,
+		       const s8 *cached)
 {
 	for (size_t i = 0; i + 1 < ip->cnt; i++) {
 		const struct interp_insn *a = &ip->insns[i], *b = a + 1;
 		int fa = fuse_index(a->op), la = load_index(a->op);
 		int fb = fuse_index(b->op), jb = jump_index(b->op);
+		int sb = store_index(b->op);
 		int fused;
+		bool hit_store = cached[i] == a->dst;
 
+		/* an operation, then a store of its result in the frame */
+		if (fa >= 0 && sb >= 0 && b->src == a->dst &&
+		    frame_index(b->op, &prog->insns[i + 1]) >= 0) {
+			fused = INTERP_OP_FUSED_STORE +
+				(fa * 4 + sb) * 2 + hit_store;
+			ip->insns[i].handler = interp_handlers[fused];
+			i++;
+			continue;
+		}
 		if (a->dst != b->dst)
 			continue;
+		bool hit = cached[i] == a->dst;
+
 		if (fa >= 0 && jb >= 0)
-			fused = INTERP_OP_FUSED_JUMP + fa * JUMP__COUNT + jb;
+			fused = (hit ? INTERP_OP_FUSED_JUMP_HIT
+				     : INTERP_OP_FUSED_JUMP) +
+				fa * JUMP__COUNT + jb;
 		else if (fb < 0 ||
 			 /* the second must not read the register the pair
 			  * writes: the pair stores it only at the end */
@@ -258,9 +437,13 @@ static void fuse_pairs(struct interp_prog *ip, const struct bpfx_program *prog)
 			  b->src == b->dst))
 			continue;
 		else if (fa >= 0)
-			fused = INTERP_OP_FUSED + fa * FUSE__COUNT + fb;
+			fused = (hit ? INTERP_OP_FUSED_HIT : INTERP_OP_FUSED) +
+				fa * FUSE__COUNT + fb;
 		else if (la >= 0)
-			fused = INTERP_OP_FUSED_LOAD + la * FUSE__COUNT + fb;
+			fused = (frame_index(a->op, &prog->insns[i]) >= 0
+					 ? INTERP_OP_FUSED_LOAD_FRAME
+					 : INTERP_OP_FUSED_LOAD) +
+				la * FUSE__COUNT + fb;
 		else
 			continue;
 		ip->insns[i].handler = interp_handlers[fused];
@@ -328,7 +511,23 @@ int interp_prepare(struct bpfx_program *prog, char *err, size_t err_sz)
 		d->handler = interp_handlers[frame >= 0 ? INTERP_OP_FRAME + frame
 							: d->op];
 	}
-	fuse_pairs(ip, prog);
+	s8 *cached = malloc(cnt ? cnt : 1);
+	if (!cached || !find_cached(ip, prog, cached)) {
+		if (cached)
+			memset(cached, -1, cnt);
+	} else {
+		for (size_t i = 0; i < cnt; i++) {
+			struct interp_insn *d = &ip->insns[i];
+			const void *hit = d->op < BPFX_OP__COUNT
+				? interp_handlers[INTERP_OP_HIT + d->op] : NULL;
+			if (hit && cached[i] == d->dst &&
+			    d->handler == interp_handlers[d->op])
+				d->handler = hit;
+		}
+	}
+	if (cached)
+		fuse_pairs(ip, prog, cached);
+	free(cached);
 	free(res);
 	interp_free(prog);
 	prog->interp = ip;
@@ -415,6 +614,13 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 #define DST reg[pc->dst]
 #define SRC reg[pc->src]
 #define IMM pc->imm
+/* Writes V to the destination and to acc: memory stays up to date, so a
+ * handler that reads reg[] never misses what acc holds. */
+#define SET_DST(v)                                                             \
+	do {                                                                   \
+		acc = (v);                                                     \
+		reg[pc->dst] = acc;                                            \
+	} while (0)
 #define DISPATCH() goto *pc->handler
 #define NEXT()                                                                 \
 	do {                                                                   \
@@ -437,17 +643,29 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
  * readable / writable region that matched, then the run's stack, are
  * checked inline (accesses through r10 inside the frame never get here);
  * anything else goes through run_mem_slow(), which refreshes the windows.
- * NULL if the access is not allowed. */
+ * An access that is not allowed ends the run with a fault on the current
+ * instruction (so the inline path needs no test of the address it
+ * returns). */
 #define MEM(addr, size, acc)                                                   \
 	({                                                                     \
 		u64 a_ = (addr);                                               \
 		void *m_ = (void *)(uintptr_t)a_;                              \
-		if (((acc) == MEM_READ                                          \
-			     ? rd_len < (size) || a_ - rd_lo > rd_len - (size)   \
-			     : wr_len < (size) || a_ - wr_lo > wr_len - (size)) && \
-		    a_ - stack_lo > STACK_BYTES - (size))                      \
+		if (__builtin_expect(                                          \
+			    ((acc) == MEM_READ                                 \
+				     ? rd_len < (size) ||                      \
+					       a_ - rd_lo > rd_len - (size)    \
+				     : wr_len < (size) ||                      \
+					       a_ - wr_lo > wr_len - (size)) && \
+				    a_ - stack_lo > STACK_BYTES - (size),      \
+			    0)) {                                              \
 			m_ = mem_window_miss(run, a_, size, acc, &rd_lo,       \
 					     &rd_len, &wr_lo, &wr_len);        \
+			if (!m_) {                                             \
+				err = mem_fault(run, cur, pc, a_, size,        \
+						(acc) == MEM_WRITE);           \
+				goto out;                                      \
+			}                                                      \
+		}                                                              \
 		m_;                                                            \
 	})
 
@@ -455,10 +673,6 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 	do {                                                                   \
 		u64 addr_ = SRC + (s64)pc->off;                                \
 		void *p_ = MEM(addr_, size, MEM_READ);                         \
-		if (__builtin_expect(!p_, 0)) {                                \
-			err = mem_fault(run, cur, pc, addr_, size, false);     \
-			goto out;                                              \
-		}                                                              \
 		type v_;                                                       \
 		memcpy(&v_, p_, size);                                         \
 		DST = ext(v_);                                                 \
@@ -469,10 +683,6 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 	do {                                                                   \
 		u64 addr_ = DST + (s64)pc->off;                                \
 		void *p_ = MEM(addr_, size, MEM_WRITE);                        \
-		if (__builtin_expect(!p_, 0)) {                                \
-			err = mem_fault(run, cur, pc, addr_, size, true);      \
-			goto out;                                              \
-		}                                                              \
 		type v_ = (type)(value);                                       \
 		memcpy(p_, &v_, size);                                         \
 		NEXT();                                                        \
@@ -488,10 +698,6 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 			goto out;                                              \
 		}                                                              \
 		ap_ = MEM(addr_, size, MEM_WRITE);                             \
-		if (!ap_) {                                                    \
-			err = mem_fault(run, cur, pc, addr_, size, true);      \
-			goto out;                                              \
-		}                                                              \
 	} while (0)
 
 #define ATOMIC_OP(type, size, fn, fetch)                                       \
@@ -503,18 +709,26 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		NEXT();                                                        \
 	} while (0)
 
+/* LD_ABS / LD_IND: inside the packet here, anything else (offsets from
+ * the network or link-layer header, out of range) by run_ld_packet(); an
+ * access the kernel refuses ends the program with r0 = 0. */
 #define LD_PACKET(size, offset)                                                \
 	do {                                                                   \
 		s64 o_ = (offset);                                             \
 		u64 len_ = run->pkt.hi - run->pkt.lo;                          \
-		if (o_ < 0 || (u64)o_ + size > len_) {                         \
-			*ret = 0;                                              \
-			goto out;                                              \
-		}                                                              \
-		const u8 *b_ = (const u8 *)(uintptr_t)(run->pkt.lo + o_);     \
 		u64 v_ = 0;                                                    \
-		for (int k_ = 0; k_ < size; k_++)                              \
-			v_ = (v_ << 8) | b_[k_];                               \
+		if (__builtin_expect(o_ >= 0 && (u64)o_ + size <= len_, 1)) {  \
+			const u8 *b_ =                                         \
+				(const u8 *)(uintptr_t)(run->pkt.lo + o_);     \
+			for (int k_ = 0; k_ < size; k_++)                      \
+				v_ = (v_ << 8) | b_[k_];                       \
+		} else {                                                       \
+			v_ = run_ld_packet(run, o_, size);                     \
+			if ((s64)v_ < 0) {                                     \
+				*ret = 0;                                      \
+				goto out;                                      \
+			}                                                      \
+		}                                                              \
 		reg[0] = v_;                                                   \
 		NEXT();                                                        \
 	} while (0)
@@ -544,6 +758,97 @@ static void *mem_window_miss(struct bpfx_run *run, u64 addr, u64 size,
 #define SEXT16(v) ((u64)(s64)(s16)(v))
 #define SEXT32(v) ((u64)(s64)(s32)(v))
 #define ZEXT(v) ((u64)(v))
+
+/* Each ALU operation as the value it gives the destination, whose value
+ * before is v (SRC, IMM: the instruction's operands). */
+static inline u64 sdiv64(s64 a, s64 b)
+{
+	return (u64)(b == 0 ? 0 : b == -1 ? (s64)(0 - (u64)a) : a / b);
+}
+static inline u64 smod64(s64 a, s64 b)
+{
+	return (u64)(b == 0 ? a : b == -1 ? 0 : a % b);
+}
+static inline u64 sdiv32(s32 a, s32 b)
+{
+	return (u32)(b == 0 ? 0 : b == -1 ? (s32)(0u - (u32)a) : a / b);
+}
+static inline u64 smod32(s32 a, s32 b)
+{
+	return (u32)(b == 0 ? a : b == -1 ? 0 : a % b);
+}
+#define ALU_VAL_ADD32_K(v) (u32)((v) + IMM)
+#define ALU_VAL_ADD32_X(v) (u32)((v) + SRC)
+#define ALU_VAL_SUB32_K(v) (u32)((v) - IMM)
+#define ALU_VAL_SUB32_X(v) (u32)((v) - SRC)
+#define ALU_VAL_MUL32_K(v) (u32)((u32)(v) * (u32)IMM)
+#define ALU_VAL_MUL32_X(v) (u32)((u32)(v) * (u32)SRC)
+#define ALU_VAL_DIV32_K(v) ((u32)IMM ? (u32)(v) / (u32)IMM : 0)
+#define ALU_VAL_DIV32_X(v) ((u32)SRC ? (u32)(v) / (u32)SRC : 0)
+#define ALU_VAL_SDIV32_K(v) sdiv32((s32)(v), (s32)IMM)
+#define ALU_VAL_SDIV32_X(v) sdiv32((s32)(v), (s32)SRC)
+#define ALU_VAL_OR32_K(v) (u32)((v) | IMM)
+#define ALU_VAL_OR32_X(v) (u32)((v) | SRC)
+#define ALU_VAL_AND32_K(v) (u32)((v) & IMM)
+#define ALU_VAL_AND32_X(v) (u32)((v) & SRC)
+#define ALU_VAL_LSH32_K(v) (u32)((u32)(v) << (IMM & 31))
+#define ALU_VAL_LSH32_X(v) (u32)((u32)(v) << (SRC & 31))
+#define ALU_VAL_RSH32_K(v) ((u32)(v) >> (IMM & 31))
+#define ALU_VAL_RSH32_X(v) ((u32)(v) >> (SRC & 31))
+#define ALU_VAL_NEG32(v) (u32)(0u - (u32)(v))
+#define ALU_VAL_MOD32_K(v) ((u32)IMM ? (u32)(v) % (u32)IMM : (u32)(v))
+#define ALU_VAL_MOD32_X(v) ((u32)SRC ? (u32)(v) % (u32)SRC : (u32)(v))
+#define ALU_VAL_SMOD32_K(v) smod32((s32)(v), (s32)IMM)
+#define ALU_VAL_SMOD32_X(v) smod32((s32)(v), (s32)SRC)
+#define ALU_VAL_XOR32_K(v) (u32)((v) ^ IMM)
+#define ALU_VAL_XOR32_X(v) (u32)((v) ^ SRC)
+#define ALU_VAL_MOV32_K(v) ((void)(v), (u32)IMM)
+#define ALU_VAL_MOV32_X(v) ((void)(v), (u32)SRC)
+#define ALU_VAL_MOVSX8_32(v) ((void)(v), (u32)(s32)(s8)SRC)
+#define ALU_VAL_MOVSX16_32(v) ((void)(v), (u32)(s32)(s16)SRC)
+#define ALU_VAL_ARSH32_K(v) (u32)((s32)(v) >> (IMM & 31))
+#define ALU_VAL_ARSH32_X(v) (u32)((s32)(v) >> (SRC & 31))
+#define ALU_VAL_LE16(v) (u16)(v)
+#define ALU_VAL_LE32(v) (u32)(v)
+#define ALU_VAL_LE64(v) (v)
+#define ALU_VAL_BE16(v) __builtin_bswap16((u16)(v))
+#define ALU_VAL_BE32(v) __builtin_bswap32((u32)(v))
+#define ALU_VAL_BE64(v) __builtin_bswap64(v)
+#define ALU_VAL_BSWAP16(v) __builtin_bswap16((u16)(v))
+#define ALU_VAL_BSWAP32(v) __builtin_bswap32((u32)(v))
+#define ALU_VAL_BSWAP64(v) __builtin_bswap64(v)
+#define ALU_VAL_ADD64_K(v) ((v) + IMM)
+#define ALU_VAL_ADD64_X(v) ((v) + SRC)
+#define ALU_VAL_SUB64_K(v) ((v) - IMM)
+#define ALU_VAL_SUB64_X(v) ((v) - SRC)
+#define ALU_VAL_MUL64_K(v) ((v) * IMM)
+#define ALU_VAL_MUL64_X(v) ((v) * SRC)
+#define ALU_VAL_DIV64_K(v) (IMM ? (v) / IMM : 0)
+#define ALU_VAL_DIV64_X(v) (SRC ? (v) / SRC : 0)
+#define ALU_VAL_SDIV64_K(v) sdiv64((s64)(v), (s64)IMM)
+#define ALU_VAL_SDIV64_X(v) sdiv64((s64)(v), (s64)SRC)
+#define ALU_VAL_OR64_K(v) ((v) | IMM)
+#define ALU_VAL_OR64_X(v) ((v) | SRC)
+#define ALU_VAL_AND64_K(v) ((v) & IMM)
+#define ALU_VAL_AND64_X(v) ((v) & SRC)
+#define ALU_VAL_LSH64_K(v) ((v) << (IMM & 63))
+#define ALU_VAL_LSH64_X(v) ((v) << (SRC & 63))
+#define ALU_VAL_RSH64_K(v) ((v) >> (IMM & 63))
+#define ALU_VAL_RSH64_X(v) ((v) >> (SRC & 63))
+#define ALU_VAL_NEG64(v) (0 - (v))
+#define ALU_VAL_MOD64_K(v) (IMM ? (v) % IMM : (v))
+#define ALU_VAL_MOD64_X(v) (SRC ? (v) % SRC : (v))
+#define ALU_VAL_SMOD64_K(v) smod64((s64)(v), (s64)IMM)
+#define ALU_VAL_SMOD64_X(v) smod64((s64)(v), (s64)SRC)
+#define ALU_VAL_XOR64_K(v) ((v) ^ IMM)
+#define ALU_VAL_XOR64_X(v) ((v) ^ SRC)
+#define ALU_VAL_MOV64_K(v) ((void)(v), IMM)
+#define ALU_VAL_MOV64_X(v) ((void)(v), SRC)
+#define ALU_VAL_MOVSX8_64(v) ((void)(v), SEXT8(SRC))
+#define ALU_VAL_MOVSX16_64(v) ((void)(v), SEXT16(SRC))
+#define ALU_VAL_MOVSX32_64(v) ((void)(v), SEXT32(SRC))
+#define ALU_VAL_ARSH64_K(v) ((u64)((s64)(v) >> (IMM & 63)))
+#define ALU_VAL_ARSH64_X(v) ((u64)((s64)(v) >> (SRC & 63)))
 
 static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 		       const struct interp_insn *pc, const u64 *args,
@@ -577,6 +882,40 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 #define FRAME_LABEL(o) [INTERP_OP_FRAME + FRAME_##o] = &&op_FRAME_##o,
 		FRAME_OPS(FRAME_LABEL)
 #undef FRAME_LABEL
+#define STORE_LABEL(a, x, type)                                                \
+	[INTERP_OP_FUSED_STORE + (FUSE_##a * 4 + STORE_##x) * 2] =             \
+		&&op_S_##a##_##x,                                              \
+	[INTERP_OP_FUSED_STORE + (FUSE_##a * 4 + STORE_##x) * 2 + 1] =         \
+		&&op_SH_##a##_##x,
+#define STORE_ROW_LABELS(a) FUSE_STORES_WITH(STORE_LABEL, a)
+		FUSE_OPS(STORE_ROW_LABELS)
+#undef STORE_ROW_LABELS
+#undef STORE_LABEL
+#define LOAD_FRAME_LABEL(l, b)                                                 \
+	[INTERP_OP_FUSED_LOAD_FRAME + LOAD_##l * FUSE__COUNT + FUSE_##b] =     \
+		&&op_LF_##l##_##b,
+#define LOAD_FRAME_ROW_LABELS(l) FUSE_OPS_WITH(LOAD_FRAME_LABEL, l)
+		FUSE_LOADS(LOAD_FRAME_ROW_LABELS)
+#undef LOAD_FRAME_ROW_LABELS
+#undef LOAD_FRAME_LABEL
+#define HIT_LABEL(id, opc, sel, selval, mnem, fields)                          \
+	[INTERP_OP_HIT + BPFX_OP_##id] = &&op_H_##id,
+		BPFX_ALU_OPS(HIT_LABEL)
+#undef HIT_LABEL
+#define FUSE_HIT_LABEL(a, b)                                                   \
+	[INTERP_OP_FUSED_HIT + FUSE_##a * FUSE__COUNT + FUSE_##b] =            \
+		&&op_FH_##a##_##b,
+#define FUSE_HIT_ROW_LABELS(a) FUSE_OPS_WITH(FUSE_HIT_LABEL, a)
+		FUSE_OPS(FUSE_HIT_ROW_LABELS)
+#undef FUSE_HIT_ROW_LABELS
+#undef FUSE_HIT_LABEL
+#define JUMP_HIT_LABEL(a, j, cond)                                             \
+	[INTERP_OP_FUSED_JUMP_HIT + FUSE_##a * JUMP__COUNT + JUMP_##j] =       \
+		&&op_JH_##a##_##j,
+#define JUMP_HIT_ROW_LABELS(a) FUSE_JUMPS_WITH(JUMP_HIT_LABEL, a)
+		FUSE_OPS(JUMP_HIT_ROW_LABELS)
+#undef JUMP_HIT_ROW_LABELS
+#undef JUMP_HIT_LABEL
 	};
 	struct interp_state state_here, *outer_state = run ? run->engine_state : NULL;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
@@ -585,6 +924,7 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 	int base = outer_state ? outer_state->depth + 1 : 0;
 	int err = 0;
 	u64 reg[11] = { 0 };
+	u64 acc = 0; /* see "The cached register" */
 
 	if (!run) {
 		interp_handlers = labels;
@@ -605,88 +945,25 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 
 	DISPATCH();
 
-op_ADD32_K: DST = (u32)(DST + IMM); NEXT();
-op_ADD32_X: DST = (u32)(DST + SRC); NEXT();
-op_SUB32_K: DST = (u32)(DST - IMM); NEXT();
-op_SUB32_X: DST = (u32)(DST - SRC); NEXT();
-op_MUL32_K: DST = (u32)((u32)DST * (u32)IMM); NEXT();
-op_MUL32_X: DST = (u32)((u32)DST * (u32)SRC); NEXT();
-op_DIV32_K: DST = (u32)IMM ? (u32)DST / (u32)IMM : 0; NEXT();
-op_DIV32_X: DST = (u32)SRC ? (u32)DST / (u32)SRC : 0; NEXT();
-op_SDIV32_K: { s32 a = (s32)DST, b = (s32)IMM;
-	DST = (u32)(b == 0 ? 0 : b == -1 ? (s32)(0u - (u32)a) : a / b); NEXT(); }
-op_SDIV32_X: { s32 a = (s32)DST, b = (s32)SRC;
-	DST = (u32)(b == 0 ? 0 : b == -1 ? (s32)(0u - (u32)a) : a / b); NEXT(); }
-op_OR32_K: DST = (u32)(DST | IMM); NEXT();
-op_OR32_X: DST = (u32)(DST | SRC); NEXT();
-op_AND32_K: DST = (u32)(DST & IMM); NEXT();
-op_AND32_X: DST = (u32)(DST & SRC); NEXT();
-op_LSH32_K: DST = (u32)((u32)DST << (IMM & 31)); NEXT();
-op_LSH32_X: DST = (u32)((u32)DST << (SRC & 31)); NEXT();
-op_RSH32_K: DST = (u32)DST >> (IMM & 31); NEXT();
-op_RSH32_X: DST = (u32)DST >> (SRC & 31); NEXT();
-op_NEG32: DST = (u32)(0u - (u32)DST); NEXT();
-op_MOD32_K: DST = (u32)IMM ? (u32)DST % (u32)IMM : (u32)DST; NEXT();
-op_MOD32_X: DST = (u32)SRC ? (u32)DST % (u32)SRC : (u32)DST; NEXT();
-op_SMOD32_K: { s32 a = (s32)DST, b = (s32)IMM;
-	DST = (u32)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
-op_SMOD32_X: { s32 a = (s32)DST, b = (s32)SRC;
-	DST = (u32)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
-op_XOR32_K: DST = (u32)(DST ^ IMM); NEXT();
-op_XOR32_X: DST = (u32)(DST ^ SRC); NEXT();
-op_MOV32_K: DST = (u32)IMM; NEXT();
-op_MOV32_X: DST = (u32)SRC; NEXT();
-op_MOVSX8_32: DST = (u32)(s32)(s8)SRC; NEXT();
-op_MOVSX16_32: DST = (u32)(s32)(s16)SRC; NEXT();
-op_ARSH32_K: DST = (u32)((s32)DST >> (IMM & 31)); NEXT();
-op_ARSH32_X: DST = (u32)((s32)DST >> (SRC & 31)); NEXT();
-op_LE16: DST = (u16)DST; NEXT();
-op_LE32: DST = (u32)DST; NEXT();
-op_LE64: NEXT();
-op_BE16: op_BSWAP16: DST = __builtin_bswap16((u16)DST); NEXT();
-op_BE32: op_BSWAP32: DST = __builtin_bswap32((u32)DST); NEXT();
-op_BE64: op_BSWAP64: DST = __builtin_bswap64(DST); NEXT();
-
-op_ADD64_K: DST += IMM; NEXT();
-op_ADD64_X: DST += SRC; NEXT();
-op_SUB64_K: DST -= IMM; NEXT();
-op_SUB64_X: DST -= SRC; NEXT();
-op_MUL64_K: DST *= IMM; NEXT();
-op_MUL64_X: DST *= SRC; NEXT();
-op_DIV64_K: DST = IMM ? DST / IMM : 0; NEXT();
-op_DIV64_X: DST = SRC ? DST / SRC : 0; NEXT();
-op_SDIV64_K: { s64 a = (s64)DST, b = (s64)IMM;
-	DST = (u64)(b == 0 ? 0 : b == -1 ? (s64)(0 - (u64)a) : a / b); NEXT(); }
-op_SDIV64_X: { s64 a = (s64)DST, b = (s64)SRC;
-	DST = (u64)(b == 0 ? 0 : b == -1 ? (s64)(0 - (u64)a) : a / b); NEXT(); }
-op_OR64_K: DST |= IMM; NEXT();
-op_OR64_X: DST |= SRC; NEXT();
-op_AND64_K: DST &= IMM; NEXT();
-op_AND64_X: DST &= SRC; NEXT();
-op_LSH64_K: DST <<= (IMM & 63); NEXT();
-op_LSH64_X: DST <<= (SRC & 63); NEXT();
-op_RSH64_K: DST >>= (IMM & 63); NEXT();
-op_RSH64_X: DST >>= (SRC & 63); NEXT();
-op_NEG64: DST = 0 - DST; NEXT();
-op_MOD64_K: DST = IMM ? DST % IMM : DST; NEXT();
-op_MOD64_X: DST = SRC ? DST % SRC : DST; NEXT();
-op_SMOD64_K: { s64 a = (s64)DST, b = (s64)IMM;
-	DST = (u64)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
-op_SMOD64_X: { s64 a = (s64)DST, b = (s64)SRC;
-	DST = (u64)(b == 0 ? a : b == -1 ? 0 : a % b); NEXT(); }
-op_XOR64_K: DST ^= IMM; NEXT();
-op_XOR64_X: DST ^= SRC; NEXT();
-op_MOV64_K: DST = IMM; NEXT();
-op_MOV64_X: DST = SRC; NEXT();
-op_MOVSX8_64: DST = SEXT8(SRC); NEXT();
-op_MOVSX16_64: DST = SEXT16(SRC); NEXT();
-op_MOVSX32_64: DST = SEXT32(SRC); NEXT();
-op_ARSH64_K: DST = (u64)((s64)DST >> (IMM & 63)); NEXT();
-op_ARSH64_X: DST = (u64)((s64)DST >> (SRC & 63)); NEXT();
+	/* ALU operations, each twice: taking the destination from reg[]
+	 * and, as op_H_x, from acc (see "The cached register") */
+#define ALU_HANDLERS(id, opc, sel, selval, mnem, fields)                       \
+op_##id: {                                                                     \
+	u64 v = ALU_VAL_##id(DST);                                             \
+	SET_DST(v);                                                            \
+	NEXT();                                                                \
+}                                                                              \
+op_H_##id: {                                                                   \
+	u64 v = ALU_VAL_##id(acc);                                             \
+	SET_DST(v);                                                            \
+	NEXT();                                                                \
+}
+	BPFX_ALU_OPS(ALU_HANDLERS)
+#undef ALU_HANDLERS
 
 	/* fused pairs: v is the destination's value along the pair */
-#define FUSE_VAL_MOV64_X(v, p) reg[(p)->src]
-#define FUSE_VAL_MOV64_K(v, p) (p)->imm
+#define FUSE_VAL_MOV64_X(v, p) ((void)(v), reg[(p)->src])
+#define FUSE_VAL_MOV64_K(v, p) ((void)(v), (p)->imm)
 #define FUSE_VAL_ADD64_X(v, p) ((v) + reg[(p)->src])
 #define FUSE_VAL_ADD64_K(v, p) ((v) + (p)->imm)
 #define FUSE_VAL_SUB64_X(v, p) ((v) - reg[(p)->src])
@@ -706,8 +983,13 @@ op_ARSH64_X: DST = (u64)((s64)DST >> (SRC & 63)); NEXT();
 op_F_##a##_##b: {                                                              \
 	u64 v = reg[pc->dst];                                                  \
 	v = FUSE_VAL_##a(v, pc);                                               \
-	v = FUSE_VAL_##b(v, pc + 1);                                           \
-	reg[pc->dst] = v;                                                      \
+	SET_DST(FUSE_VAL_##b(v, pc + 1));                                      \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}                                                                              \
+op_FH_##a##_##b: {                                                             \
+	u64 v = FUSE_VAL_##a(acc, pc);                                         \
+	SET_DST(FUSE_VAL_##b(v, pc + 1));                                      \
 	pc += 2;                                                               \
 	DISPATCH();                                                            \
 }
@@ -724,15 +1006,9 @@ op_F_##a##_##b: {                                                              \
 op_L_##l##_##b: {                                                              \
 	u64 addr_ = SRC + (s64)pc->off;                                        \
 	void *p_ = MEM(addr_, sizeof(LOAD_TYPE_##l), MEM_READ);                \
-	if (__builtin_expect(!p_, 0)) {                                        \
-		err = mem_fault(run, cur, pc, addr_, sizeof(LOAD_TYPE_##l),    \
-				false);                                        \
-		goto out;                                                      \
-	}                                                                      \
 	LOAD_TYPE_##l lv_;                                                     \
 	memcpy(&lv_, p_, sizeof(lv_));                                         \
-	u64 v = FUSE_VAL_##b((u64)lv_, pc + 1);                                \
-	reg[pc->dst] = v;                                                      \
+	SET_DST(FUSE_VAL_##b((u64)lv_, pc + 1));                               \
 	pc += 2;                                                               \
 	DISPATCH();                                                            \
 }
@@ -740,11 +1016,55 @@ op_L_##l##_##b: {                                                              \
 	FUSE_LOADS(LOAD_ROW_HANDLERS)
 #undef LOAD_ROW_HANDLERS
 #undef LOAD_HANDLER
+	/* an operation, then a store of its result in the frame (no check:
+	 * see FRAME_OPS); _H: the operand from acc */
+#define STORE_HANDLER(a, x, type)                                              \
+op_S_##a##_##x: {                                                              \
+	SET_DST(FUSE_VAL_##a(reg[pc->dst], pc));                               \
+	type sv_ = (type)acc;                                                  \
+	memcpy((void *)(uintptr_t)(reg[10] + (s64)(pc + 1)->off), &sv_,        \
+	       sizeof(sv_));                                                   \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}                                                                              \
+op_SH_##a##_##x: {                                                             \
+	SET_DST(FUSE_VAL_##a(acc, pc));                                        \
+	type sv_ = (type)acc;                                                  \
+	memcpy((void *)(uintptr_t)(reg[10] + (s64)(pc + 1)->off), &sv_,        \
+	       sizeof(sv_));                                                   \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}
+#define STORE_ROW_HANDLERS(a) FUSE_STORES_WITH(STORE_HANDLER, a)
+	FUSE_OPS(STORE_ROW_HANDLERS)
+#undef STORE_ROW_HANDLERS
+#undef STORE_HANDLER
+	/* the same from the frame: no check (see FRAME_OPS) */
+#define LOAD_FRAME_HANDLER(l, b)                                               \
+op_LF_##l##_##b: {                                                             \
+	LOAD_TYPE_##l lv_;                                                     \
+	memcpy(&lv_, (const void *)(uintptr_t)(SRC + (s64)pc->off),           \
+	       sizeof(lv_));                                                   \
+	SET_DST(FUSE_VAL_##b((u64)lv_, pc + 1));                               \
+	pc += 2;                                                               \
+	DISPATCH();                                                            \
+}
+#define LOAD_FRAME_ROW_HANDLERS(l) FUSE_OPS_WITH(LOAD_FRAME_HANDLER, l)
+	FUSE_LOADS(LOAD_FRAME_ROW_HANDLERS)
+#undef LOAD_FRAME_ROW_HANDLERS
+#undef LOAD_FRAME_HANDLER
 	/* an operation then a jump on its result against a constant */
 #define JUMP_HANDLER(a, j, cond)                                               \
 op_J_##a##_##j: {                                                              \
-	u64 v = FUSE_VAL_##a(reg[pc->dst], pc);                                \
-	reg[pc->dst] = v;                                                      \
+	SET_DST(FUSE_VAL_##a(reg[pc->dst], pc));                               \
+	u64 v = acc;                                                           \
+	pc++;                                                                  \
+	u64 k = pc->imm;                                                       \
+	JUMP_IF(cond);                                                         \
+}                                                                              \
+op_JH_##a##_##j: {                                                             \
+	SET_DST(FUSE_VAL_##a(acc, pc));                                        \
+	u64 v = acc;                                                           \
 	pc++;                                                                  \
 	u64 k = pc->imm;                                                       \
 	JUMP_IF(cond);                                                         \

@@ -687,6 +687,58 @@ static void xdp_sync(struct run_ctx_state *st, struct bpfx_run *run)
 	set_regions(st, run);
 }
 
+/* ---- LD_ABS / LD_IND ---- */
+
+#ifndef SKF_NET_OFF
+#define SKF_NET_OFF (-0x100000)
+#define SKF_LL_OFF (-0x200000)
+#endif
+
+/*
+ * As the kernel's bpf_skb_load_helper_{8,16,32}() and, for negative
+ * offsets, bpf_internal_load_pointer_neg_helper(). In an skb of test_run
+ * the link-layer (mac) header is where the Ethernet header starts, the
+ * network header ETH_HLEN further (eth_type_trans() then
+ * skb_reset_network_header()), whatever the program type: skb->data is
+ * the mac header for tc and the network header for a socket filter. The
+ * kernel accepts a pointer between the skb's head (NET_SKB_PAD +
+ * NET_IP_ALIGN before the mac header) and its tail (the end of the
+ * packet); offsets from either header are never negative, so in effect
+ * from the mac header to the tail. Without an skb (a raw run: the memory
+ * is the packet), only offsets from the start count.
+ */
+u64 run_ld_packet(struct bpfx_run *run, s64 k, u64 size)
+{
+	const struct run_ctx_state *st = run->ctx_state;
+	const u8 *p, *head, *tail;
+	u64 v = 0;
+
+	k = (s32)k;
+	if (k >= 0) {
+		u64 len = run->pkt.hi - run->pkt.lo;
+		if (len < size || (u64)k > len - size)
+			return (u64)-1;
+		p = (const u8 *)(uintptr_t)(run->pkt.lo + (u64)k);
+	} else {
+		if (!st || st->kind != CTX_SKB || !st->pkt)
+			return (u64)-1;
+		const u8 *mac = st->low + CTX_PAGE + NET_SKB_PAD + NET_IP_ALIGN;
+		head = st->low + CTX_PAGE;
+		tail = st->pkt + st->pkt_len;
+		if (k >= SKF_NET_OFF)
+			p = mac + ETH_HLEN + (k - SKF_NET_OFF);
+		else if (k >= SKF_LL_OFF)
+			p = mac + (k - SKF_LL_OFF);
+		else
+			return (u64)-1;
+		if (p < head || p > tail || (u64)(tail - p) < size)
+			return (u64)-1;
+	}
+	for (u64 i = 0; i < size; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
 int ctx_xdp_adjust_head(struct bpfx_run *run, u64 xdp_md, int offset)
 {
 	struct run_ctx_state *st = run->ctx_state;

@@ -1008,11 +1008,7 @@ static void emit_ld_packet(struct insn_ctx *ic, int size, bool ind)
 {
 	struct jit_emit *e = ic->e;
 	s32 imm = ic->insn->imm;
-	size_t ret0 = L_RET0;
-	if (!ind && imm < 0) {
-		emit_jmp(e, ret0);
-		return;
-	}
+	size_t slow = lab_local(ic, 0), done = lab_local(ic, 1);
 	/* r11 = offset: mov r11d, src32; add r11d, imm; movsxd r11, r11d */
 	if (ind) {
 		emit_mov_rr(e, false, TMP, ic->src);
@@ -1023,26 +1019,41 @@ static void emit_ld_packet(struct insn_ctx *ic, int size, bool ind)
 	} else {
 		emit_mov_ri(e, true, TMP, (u64)(s64)imm);
 	}
-	/* mov rdi, [rbp-8]; mov r10, [rdi+pkt.hi]; mov rdi, [rdi+pkt.lo];
-	 * sub r10, rdi; sub r10, size; jb ret0; cmp r11, r10; ja ret0 */
-	emit_load_run(e, RDI);
-	emit_ld64(e, AUX, RDI, (s32)offsetof(struct bpfx_run, pkt.hi));
-	emit_ld64(e, RDI, RDI, (s32)offsetof(struct bpfx_run, pkt.lo));
-	emit_rr(e, 0x29, true, AUX, RDI);
-	emit_alu_ri(e, ALU_SUB, true, AUX, size);
-	emit_jcc(e, CC_B, ret0);
-	emit_rr(e, 0x39, true, TMP, AUX);
-	emit_jcc(e, CC_A, ret0);
-	/* add r11, rdi; movzx eax, byte|word [r11] | mov eax, [r11]; bswap */
-	emit_rr(e, 0x01, true, TMP, RDI);
-	emit_load(e, size, false, RAX, TMP, 0);
-	if (size == 2) {
-		emit1(e, 0x66); /* ror ax, 8 */
-		emit_shift_ri(e, SH_ROR, false, RAX, 8);
-	} else if (size == 4) {
-		emit1(e, 0x0f); /* bswap eax */
-		emit1(e, 0xc8);
+	if (ind || imm >= 0) {
+		/* mov rdi, [rbp-8]; mov r10, [rdi+pkt.hi]; mov rdi, [rdi+pkt.lo];
+		 * sub r10, rdi; sub r10, size; jb slow; cmp r11, r10; ja slow */
+		emit_load_run(e, RDI);
+		emit_ld64(e, AUX, RDI, (s32)offsetof(struct bpfx_run, pkt.hi));
+		emit_ld64(e, RDI, RDI, (s32)offsetof(struct bpfx_run, pkt.lo));
+		emit_rr(e, 0x29, true, AUX, RDI);
+		emit_alu_ri(e, ALU_SUB, true, AUX, size);
+		emit_jcc(e, CC_B, slow);
+		emit_rr(e, 0x39, true, TMP, AUX);
+		emit_jcc(e, CC_A, slow);
+		/* add r11, rdi; movzx eax, byte|word [r11] | mov eax, [r11]; bswap */
+		emit_rr(e, 0x01, true, TMP, RDI);
+		emit_load(e, size, false, RAX, TMP, 0);
+		if (size == 2) {
+			emit1(e, 0x66); /* ror ax, 8 */
+			emit_shift_ri(e, SH_ROR, false, RAX, 8);
+		} else if (size == 4) {
+			emit1(e, 0x0f); /* bswap eax */
+			emit1(e, 0xc8);
+		}
+		emit_jmp(e, done);
 	}
+	/* slow: offsets from the network / link-layer header, out of range
+	 * (r1-r5 are dead after LD_ABS, as in the kernel):
+	 * mov rdi, [rbp-8]; mov rsi, r11; mov edx, size;
+	 * call run_ld_packet; test rax, rax; jl ret0 */
+	place(e, slow);
+	emit_load_run(e, RDI);
+	emit_mov_rr(e, true, RSI, TMP);
+	emit_mov_ri(e, false, RDX, (u64)size);
+	emit_call_abs(e, (const void *)run_ld_packet);
+	emit_rr(e, 0x85, true, RAX, RAX);
+	emit_jcc(e, CC_L, L_RET0);
+	place(e, done);
 }
 
 /* Before a helper that may call back into BPF: where the callback's frame
