@@ -143,8 +143,10 @@ static int array_update(struct bpfx_map *map, const void *key,
 		return err;
 	if (map->rdonly_prog)
 		return -EPERM;
-	memcpy(array_elem(map, array_index(key), map_cpu_slot(map, cpu)),
-	       value, map->value_size);
+	void *elem = array_elem(map, array_index(key), map_cpu_slot(map, cpu));
+	memcpy(elem, value, map->value_size);
+	/* as the kernel's bpf_obj_free_fields(): the old timer goes */
+	timer_value_reset(map, elem);
 	return 0;
 }
 
@@ -199,6 +201,7 @@ static int array_update_copy(struct bpfx_map *map, const void *key,
 		return err;
 	if (map->type != BPF_MAP_TYPE_PERCPU_ARRAY) {
 		memcpy(array_elem(map, index, 0), value, map->value_size);
+		timer_value_reset(map, array_elem(map, index, 0));
 		return 0;
 	}
 	for (unsigned int cpu = 0; cpu < map->nr_cpus; cpu++)

@@ -361,6 +361,7 @@ int map_create(struct bpfx_map *map)
 	map->mem_size = 0;
 	map->priv = NULL;
 	map->ops = ops;
+	map_fields_init(map);
 
 	err = ops->alloc(map);
 	if (err) {
@@ -402,6 +403,7 @@ void map_destroy(struct bpfx_map *map)
 {
 	if (!map || !map->ops)
 		return;
+	timers_map_free(map);
 	fd_free(map->fd);
 	registry_remove(map);
 	map->ops->free(map);
