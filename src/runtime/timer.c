@@ -60,7 +60,7 @@ struct bpfx_timer {
 	enum bpfx_engine engine;
 	u64 expires;                    /* CLOCK_MONOTONIC ns */
 	int cpu;                        /* pinned CPU, or -1 */
-	u32 waiters;                    /* threads waiting on it */
+	u32 waiters;                    /* holds: waiters, detachers */
 	bool armed, running, dead;
 };
 
@@ -367,8 +367,12 @@ struct bpfx_timer *timer_detach(struct bpfx_map *map, const void *value)
 		      ROUND_UP(map->value_size, 8));
 	svc_lock();
 	if (map->timers && index < map->max_entries &&
-	    (t = map->timers[index]))
+	    (t = map->timers[index])) {
 		unlink_timer(t);
+		/* the caller's hold until timer_release(): a callback that
+		 * ends meanwhile must not free it */
+		t->waiters++;
+	}
 	svc_unlock();
 	return t;
 }
@@ -390,6 +394,7 @@ void timer_release(struct bpfx_timer *t)
 	if (!t)
 		return;
 	svc_lock();
+	t->waiters--; /* timer_detach()'s hold */
 	release_locked(t);
 	svc_unlock();
 }
