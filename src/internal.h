@@ -168,6 +168,13 @@ struct bpfx_map {
 	/* The storage programs may touch: [mem, mem + mem_size). */
 	u8 *mem;
 	size_t mem_size;
+	/* A struct bpf_timer in each value (src/runtime/timer.c): found in
+	 * the value's BTF at creation, as the kernel's btf_record */
+	bool has_value_btf; /* BTF the kernel keeps for this map type */
+	bool has_timer;
+	u32 timer_off;
+	bool timers_closing;         /* freed or being freed: no new timers */
+	struct bpfx_timer **timers;  /* per element, from the first init */
 };
 
 static inline bool map_type_is_map_in_map(u32 type)
@@ -291,6 +298,7 @@ prog_mem_proof(const struct bpfx_program *prog)
 
 struct bpfx_object {
 	char *name;
+	int timer_err; /* first error of a timer callback run (timer.c) */
 	char *path;
 	char license[128];
 	u32 kern_version;
@@ -342,6 +350,7 @@ struct bpfx_run {
 	u32 tail_call_cnt;
 	u64 branch_budget;
 	run_callback_fn call;
+	enum bpfx_engine engine; /* the engine running it (interp or jit) */
 	/* the engine's innermost active frame state in this run, so a helper
 	 * that calls back into BPF continues below its caller's frames */
 	void *engine_state;
@@ -359,6 +368,7 @@ struct bpfx_run {
 	u32 object_cnt, object_cap;
 	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
 	u32 preempt_nest;                /* bpf_preempt_disable depth */
+	u32 irq_nest;                    /* bpf_local_irq_save depth */
 	/* bpf_throw: set by the kfunc, consumed by the engine, which unwinds
 	 * to the innermost exception boundary and runs the callback */
 	bool thrown;
@@ -655,6 +665,7 @@ static inline void run_reset(struct bpfx_run *run)
 	run->tail_call_cnt = 0;
 	run->rcu_nest = 0;
 	run->preempt_nest = 0;
+	run->irq_nest = 0;
 	run->cached = (struct run_region){ 0 };
 }
 
@@ -665,6 +676,53 @@ static inline void run_settle(struct bpfx_run *run)
 	if (run->object_cnt)
 		objects_run_end(run);
 }
+/* ---- timers: src/runtime/timer.c ----
+ * bpf_timer as the kernel's: a struct bpf_timer field in array, hash and
+ * lru_hash values; callbacks run on a timer thread of the process, each
+ * as its own run on the engine of the program that set it. */
+struct bpfx_timer;
+/* Finds the struct bpf_timer of MAP's value BTF (map_create). */
+BPFX_HIDDEN void map_fields_init(struct bpfx_map *map);
+/* The element's timer, taken out of the map: no program can reach it
+ * any more. Cheap and callable under the map's locks; pair with
+ * timer_release() once they are dropped. NULL when there is none. */
+BPFX_HIDDEN struct bpfx_timer *timer_detach(struct bpfx_map *map,
+					    const void *value);
+/* Cancels a detached timer, waits for its running callback (unless it is
+ * the caller) and frees it. */
+BPFX_HIDDEN void timer_release(struct bpfx_timer *t);
+/* A value was written whole (an update): its timer field reads as zeros
+ * and its timer, if any, is freed. No map lock may be held. */
+BPFX_HIDDEN void timer_value_reset(struct bpfx_map *map, void *value);
+static inline void timer_field_clear(struct bpfx_map *map, void *value)
+{
+	if (map->has_timer)
+		__builtin_memset((u8 *)value + map->timer_off, 0, 16);
+}
+/* Frees every timer of MAP (map_destroy). */
+BPFX_HIDDEN void timers_map_free(struct bpfx_map *map);
+/* Before an object's programs and maps go: no new timers in its maps,
+ * and every timer of its maps or programs cancelled and freed. */
+BPFX_HIDDEN void timers_object_close(struct bpfx_object *obj);
+BPFX_HIDDEN u64 helper_timer_init(struct bpfx_run *run, u64 timer, u64 map,
+				  u64 flags, u64 r4, u64 r5);
+BPFX_HIDDEN u64 helper_timer_set_callback(struct bpfx_run *run, u64 timer,
+					  u64 func, u64 r3, u64 r4, u64 r5);
+BPFX_HIDDEN u64 helper_timer_start(struct bpfx_run *run, u64 timer,
+				   u64 nsecs, u64 flags, u64 r4, u64 r5);
+BPFX_HIDDEN u64 helper_timer_cancel(struct bpfx_run *run, u64 timer, u64 r2,
+				    u64 r3, u64 r4, u64 r5);
+/* The key of hash map element VALUE_IDX, where the element keeps it
+ * (map_hash.c): valid while the map lives, another key's once the
+ * element is reused. */
+BPFX_HIDDEN const void *htab_key_of(struct bpfx_map *map, u32 value_idx);
+/* Runs FUNC of PROG (a function address its engine produced) as a run of
+ * its own on the engine that produced it, with ARGS, KEY readable as the
+ * run's extra region, and CPU as its processor (run.c). */
+BPFX_HIDDEN int run_async_callback(struct bpfx_program *prog,
+				   enum bpfx_engine engine, int cpu, u64 func,
+				   const u64 *args, const void *key,
+				   u32 key_size);
 
 /* ---- verifier: src/verifier ---- */
 struct verifier_stats {
@@ -729,5 +787,13 @@ BPFX_HIDDEN int jit_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret);
  * the run, run_settle), until one fails; *ret is the last r0. */
 BPFX_HIDDEN int jit_run_repeat(struct bpfx_run *run, u64 r1, u64 r2,
 			       u32 repeat, u64 *ret);
+/* Async entries (bpf_timer callbacks): whether FUNC is a function address
+ * of PROG in the engine's code, and a run that starts there with ARGS. */
+BPFX_HIDDEN bool interp_func_valid(const struct bpfx_program *prog, u64 func);
+BPFX_HIDDEN int interp_run_func(struct bpfx_run *run, u64 func,
+				const u64 *args, u64 *ret);
+BPFX_HIDDEN bool jit_func_valid(const struct bpfx_program *prog, u64 func);
+BPFX_HIDDEN int jit_run_func(struct bpfx_run *run, u64 func, const u64 *args,
+			     u64 *ret);
 
 #endif

@@ -203,6 +203,21 @@ typedef int (*bpfx_ringbuf_sample_fn)(void *user, void *data, size_t size);
 BPFX_API int bpfx_map__ringbuf_consume(struct bpfx_map *map,
 				       bpfx_ringbuf_sample_fn fn, void *user);
 
+/* bpf_timer: a program's timers (a struct bpf_timer in an array, hash or
+ * lru_hash value; bpf_timer_init, _set_callback, _start, _cancel) fire on
+ * a timer thread of the process, each callback a run of its own on the
+ * engine that set it, with the kernel's arguments (map, key, value).
+ * Deleting or updating an element, or closing the object, cancels its
+ * timers and waits for a callback in progress.
+ *
+ * bpfx_object__wait_timers() waits until no timer of OBJ's maps is armed
+ * and none of their callbacks runs, or timeout_ms passes (0: only look;
+ * < 0: no limit); OBJ NULL waits for every timer of the process. Returns
+ * 0, -ETIMEDOUT (a timer that re-arms itself keeps it busy), -EDEADLK
+ * from inside a callback, or the first error a callback run of OBJ hit
+ * since the previous call (its message logged as a warning). */
+BPFX_API int bpfx_object__wait_timers(struct bpfx_object *obj, int timeout_ms);
+
 /* Runs raw instructions (8 bytes each) with r1 = mem, r2 = mem_len, as the
  * BPF conformance suite does. Returns 0 and sets *r0, or a negative errno
  * with the reason logged. */

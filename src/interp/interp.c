@@ -600,6 +600,39 @@ static int interp_callback(struct bpfx_run *run, u64 func, const u64 *args,
 	return interp_exec(run, cur, target, args, ret);
 }
 
+/* Whether FUNC is the first instruction of a function of CUR. */
+static bool is_func_of(const struct interp_prog *cur, u64 func)
+{
+	const struct interp_insn *target =
+		(const struct interp_insn *)(uintptr_t)func;
+
+	return cur && target >= cur->insns && target < cur->insns + cur->cnt &&
+	       !(((uintptr_t)target - (uintptr_t)cur->insns) %
+		 sizeof(struct interp_insn)) &&
+	       cur->func_start[target - cur->insns];
+}
+
+bool interp_func_valid(const struct bpfx_program *prog, u64 func)
+{
+	return prog && is_func_of(prog->interp, func);
+}
+
+/* An async entry (a bpf_timer callback): a run of its own that starts at
+ * FUNC, the function's frame the first of the run's stack. */
+int interp_run_func(struct bpfx_run *run, u64 func, const u64 *args, u64 *ret)
+{
+	const struct interp_prog *cur = run->prog->interp;
+
+	if (!is_func_of(cur, func))
+		return run_fail(run, -EINVAL,
+				"interp: callback 0x%llx is not a function of program %s",
+				(unsigned long long)func, run->prog->name);
+	run->call = interp_callback;
+	return interp_exec(run, cur,
+			   (const struct interp_insn *)(uintptr_t)func, args,
+			   ret);
+}
+
 int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 {
 	const struct interp_prog *cur = run->prog->interp;

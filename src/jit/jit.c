@@ -615,6 +615,49 @@ static int jit_failf(struct bpfx_run *run, const struct jit_prog *jp,
 			line);
 }
 
+/* Whether FUNC is the prologue of a function of JP. */
+static bool is_func_of(const struct jit_prog *jp, u64 func)
+{
+	u64 code = jp ? (u64)(uintptr_t)jp->code : 0;
+
+	if (jp && func >= code && func - code < jp->code_size) {
+		u32 off = (u32)(func - code);
+		size_t lo = 0, hi = jp->func_cnt;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (jp->func_off[mid] == off)
+				return true;
+			if (jp->func_off[mid] < off)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+	}
+	return false;
+}
+
+bool jit_func_valid(const struct bpfx_program *prog, u64 func)
+{
+	return prog && is_func_of(prog->jit, func);
+}
+
+/* An async entry (a bpf_timer callback): a run of its own that enters
+ * FUNC through the entry stub, its frame the first of the run's stack;
+ * like a callback, it is no exception boundary. */
+int jit_run_func(struct bpfx_run *run, u64 func, const u64 *args, u64 *ret)
+{
+	const struct jit_prog *jp = run->prog->jit;
+
+	if (!is_func_of(jp, func))
+		return run_fail(run, -EINVAL,
+				"jit: callback 0x%llx is not a function of program %s",
+				(unsigned long long)func, run->prog->name);
+	run->call = jit_callback;
+	u64 top = (u64)(uintptr_t)run->stack +
+		  BPFX_MAX_CALL_FRAMES * BPFX_STACK_SIZE;
+	return enter(run, jp, func, top + BPFX_STACK_SIZE, args, true, ret);
+}
+
 /* run->call: runs the function at FUNC (a prologue address a lddw of a
  * function produced) one frame below the helper's caller. */
 static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
@@ -623,22 +666,7 @@ static int jit_callback(struct bpfx_run *run, u64 func, const u64 *args,
 	const struct jit_state *outer = run->engine_state;
 	const struct jit_prog *jp = outer ? outer->cur : NULL;
 	u64 code = jp ? (u64)(uintptr_t)jp->code : 0;
-	bool found = false;
-	if (jp && func >= code && func - code < jp->code_size) {
-		u32 off = (u32)(func - code);
-		size_t lo = 0, hi = jp->func_cnt;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (jp->func_off[mid] == off) {
-				found = true;
-				break;
-			}
-			if (jp->func_off[mid] < off)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-	}
+	bool found = is_func_of(jp, func);
 	if (!found)
 		return run_fail(run, -EINVAL,
 				"jit: callback 0x%llx is not a function of the program",

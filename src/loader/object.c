@@ -48,6 +48,8 @@ void bpfx_object__close(struct bpfx_object *obj)
 {
 	if (!obj)
 		return;
+	/* timers first: their callbacks run the object's programs */
+	timers_object_close(obj);
 	for (size_t i = 0; i < obj->prog_cnt; i++)
 		free_program(obj->progs[i]);
 	for (size_t i = 0; i < obj->map_cnt; i++) {

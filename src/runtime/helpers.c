@@ -1582,6 +1582,12 @@ static const struct helper_desc helpers[] = {
 	HELPER(dynptr_read, bpf_dynptr_read),
 	HELPER(dynptr_write, bpf_dynptr_write),
 	HELPER(dynptr_data, bpf_dynptr_data),
+	/* timer.c */
+	[BPF_FUNC_timer_init] = { "bpf_timer_init", helper_timer_init },
+	[BPF_FUNC_timer_set_callback] = { "bpf_timer_set_callback",
+					  helper_timer_set_callback },
+	[BPF_FUNC_timer_start] = { "bpf_timer_start", helper_timer_start },
+	[BPF_FUNC_timer_cancel] = { "bpf_timer_cancel", helper_timer_cancel },
 };
 
 const struct helper_desc *helper_by_id(s32 id)

@@ -5,8 +5,9 @@
  * helper calling convention.
  *
  * So far: allocated objects (bpf_obj_new_impl, bpf_obj_drop_impl, in
- * objects.c), dynptrs (dynptr.c), the RCU and preemption sections that tc and syscall programs
- * may open. In user space there is nothing to lock, but the kernel's
+ * objects.c), dynptrs (dynptr.c), the RCU, preemption and IRQ-disabled
+ * sections that tc and syscall programs may open. In user space there is
+ * nothing to lock, but the kernel's
  * verifier rejects unbalanced sections, so each run keeps nesting counts
  * and an unlock without a lock stops the program. The counts live in the
  * run (rcu_nest, preempt_nest).
@@ -48,6 +49,43 @@ static u64 bpf_preempt_enable(struct bpfx_run *run, u64 r1, u64 r2, u64 r3,
 			run, -EINVAL,
 			"kfunc bpf_preempt_enable: no matching bpf_preempt_disable");
 	run->preempt_nest--;
+	return 0;
+}
+
+/* bpf_local_irq_save(&flags) / bpf_local_irq_restore(&flags): user space
+ * has no interrupts to mask. The flag gets the section's depth, and a
+ * restore must name the innermost open section (the verifier's rule), so
+ * unbalanced or crossed sections stop the run even without a verifier. */
+static u64 bpf_local_irq_save(struct bpfx_run *run, u64 flags, u64 r2, u64 r3,
+			      u64 r4, u64 r5)
+{
+	u64 *p = run_mem(run, flags, sizeof(u64), MEM_WRITE);
+
+	if (!p)
+		return (u64)(s64)run_fail(
+			run, -EFAULT,
+			"kfunc bpf_local_irq_save: arg 1: %#llx is not writable",
+			(unsigned long long)flags);
+	*p = ++run->irq_nest;
+	return 0;
+}
+
+static u64 bpf_local_irq_restore(struct bpfx_run *run, u64 flags, u64 r2,
+				 u64 r3, u64 r4, u64 r5)
+{
+	u64 *p = run_mem(run, flags, sizeof(u64), MEM_READ);
+
+	if (!p)
+		return (u64)(s64)run_fail(
+			run, -EFAULT,
+			"kfunc bpf_local_irq_restore: arg 1: %#llx is not readable",
+			(unsigned long long)flags);
+	if (!run->irq_nest || *p != run->irq_nest)
+		return (u64)(s64)run_fail(
+			run, -EINVAL,
+			"kfunc bpf_local_irq_restore: flags %llu do not match the innermost bpf_local_irq_save (depth %u)",
+			(unsigned long long)*p, run->irq_nest);
+	run->irq_nest--;
 	return 0;
 }
 
@@ -120,6 +158,8 @@ const struct kfunc_desc kfuncs[] = {
 	KFUNC_VOID(bpf_rcu_read_unlock),
 	KFUNC_VOID(bpf_preempt_disable),
 	KFUNC_VOID(bpf_preempt_enable),
+	KFUNC_VOID(bpf_local_irq_save),
+	KFUNC_VOID(bpf_local_irq_restore),
 	KFUNC_VOID(bpf_throw),
 	KFUNC(bpf_iter_num_new),
 	KFUNC(bpf_iter_num_next),

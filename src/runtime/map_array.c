@@ -143,13 +143,15 @@ static int array_update(struct bpfx_map *map, const void *key,
 		return err;
 	if (map->rdonly_prog)
 		return -EPERM;
+	void *elem = array_elem(map, array_index(key), map_cpu_slot(map, cpu));
+
 	if (map->graph_rec) /* keeps its lock, lists and trees */
 		graph_map_copy_value(map, array_elem(map, array_index(key), 0),
 				     value);
 	else
-		memcpy(array_elem(map, array_index(key),
-				  map_cpu_slot(map, cpu)),
-		       value, map->value_size);
+		memcpy(elem, value, map->value_size);
+	/* as the kernel's bpf_obj_free_fields(): the old timer goes */
+	timer_value_reset(map, elem);
 	return 0;
 }
 
@@ -208,6 +210,7 @@ static int array_update_copy(struct bpfx_map *map, const void *key,
 	}
 	if (map->type != BPF_MAP_TYPE_PERCPU_ARRAY) {
 		memcpy(array_elem(map, index, 0), value, map->value_size);
+		timer_value_reset(map, array_elem(map, index, 0));
 		return 0;
 	}
 	for (unsigned int cpu = 0; cpu < map->nr_cpus; cpu++)

@@ -444,6 +444,7 @@ static void htab_write_value(struct bpfx_map *map, struct htab *h, u32 idx,
 		if (fresh)
 			memset(dst, 0, h->value_stride);
 		memcpy(dst, value, map->value_size);
+		timer_field_clear(map, dst); /* reads as zeros, as the kernel's */
 		return;
 	}
 	if (cpu < 0) { /* user side: every CPU's value, stride apart */
@@ -469,6 +470,7 @@ static int htab_update_elem(struct bpfx_map *map, const void *key,
 	u32 hash = htab_hash(h, key, map->key_size);
 	struct htab_bucket *b = htab_bucket(h, hash);
 	struct htab_elem *e;
+	struct bpfx_timer *old_timer = NULL;
 	u32 idx;
 	int err = 0;
 
@@ -484,6 +486,8 @@ static int htab_update_elem(struct bpfx_map *map, const void *key,
 			err = -EEXIST;
 		} else {
 			htab_write_value(map, h, idx, value, cpu, false);
+			/* the kernel replaces the element: its timer goes */
+			old_timer = timer_detach(map, htab_value(h, idx, 0));
 			if (h->lru)
 				atomic_store_explicit(&htab_elem(h, idx)->ref,
 						      1, memory_order_relaxed);
@@ -497,8 +501,11 @@ static int htab_update_elem(struct bpfx_map *map, const void *key,
 
 	map_spin_lock(&h->pool_lock);
 	idx = pool_pop_free(h, map->max_entries);
-	if (!idx && h->lru)
+	if (!idx && h->lru) {
 		idx = htab_lru_evict(h, b, map->max_entries);
+		if (idx)
+			old_timer = timer_detach(map, htab_value(h, idx, 0));
+	}
 	if (idx) {
 		e = htab_elem(h, idx);
 		e->hash = hash;
@@ -521,6 +528,7 @@ static int htab_update_elem(struct bpfx_map *map, const void *key,
 	bucket_change_end(b);
 out:
 	map_spin_unlock(&b->lock);
+	timer_release(old_timer);
 	return err;
 }
 
@@ -616,13 +624,23 @@ static int htab_delete(struct bpfx_map *map, const void *key)
 		return -ENOENT;
 	}
 	htab_unlink(h, b, idx, prev);
+	/* before the element can be reused: its timer goes with it */
+	struct bpfx_timer *t = timer_detach(map, htab_value(h, idx, 0));
 	map_spin_lock(&h->pool_lock);
 	if (h->lru)
 		lru_remove(h, idx);
 	pool_push_free(h, idx);
 	map_spin_unlock(&h->pool_lock);
 	map_spin_unlock(&b->lock);
+	timer_release(t);
 	return 0;
+}
+
+const void *htab_key_of(struct bpfx_map *map, u32 value_idx)
+{
+	struct htab *h = map->priv;
+
+	return htab_key(htab_elem(h, value_idx + 1));
 }
 
 static int htab_get_next_key(struct bpfx_map *map, const void *key,

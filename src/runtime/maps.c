@@ -364,6 +364,7 @@ int map_create(struct bpfx_map *map)
 	if (err)
 		return err;
 	map->ops = ops;
+	map_fields_init(map);
 
 	err = ops->alloc(map);
 	if (err) {
@@ -405,6 +406,7 @@ void map_destroy(struct bpfx_map *map)
 {
 	if (!map || !map->ops)
 		return;
+	timers_map_free(map);
 	fd_free(map->fd);
 	registry_remove(map);
 	graph_map_free(map); /* what its lists and trees hold */

@@ -240,27 +240,66 @@ static void run_end(struct bpfx_run *run)
 	run->stack = NULL;
 }
 
-static int engine_run(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
-		      u64 r2, u64 *ret)
+/* Runs the program, or with FUNC set the function at FUNC (an async
+ * callback, args[0..4] its arguments). */
+static int engine_run_at(struct bpfx_run *run, enum bpfx_engine engine,
+			 u64 func, const u64 *args, u64 *ret)
 {
 	run_reset(run);
 	int err;
 	switch (engine) {
-	case BPFX_ENGINE_INTERP:
-		err = interp_run(run, r1, r2, ret);
-		break;
 	case BPFX_ENGINE_DEFAULT: /* the JIT where there is one (x86-64) */
 	case BPFX_ENGINE_JIT:
 		/* a program the JIT could not compile (reason logged at
 		 * load) runs on the interpreter */
-		err = run->prog->jit ? jit_run(run, r1, r2, ret)
-				     : interp_run(run, r1, r2, ret);
+		if (run->prog->jit) {
+			run->engine = BPFX_ENGINE_JIT;
+			err = func ? jit_run_func(run, func, args, ret)
+				   : jit_run(run, args[0], args[1], ret);
+			break;
+		}
+		/* fall through */
+	case BPFX_ENGINE_INTERP:
+		run->engine = BPFX_ENGINE_INTERP;
+		err = func ? interp_run_func(run, func, args, ret)
+			   : interp_run(run, args[0], args[1], ret);
 		break;
 	default:
 		err = run_fail(run, -EOPNOTSUPP, "engine %d not available",
 			       engine);
 	}
 	run_settle(run);
+	return err;
+}
+
+static int engine_run(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
+		      u64 r2, u64 *ret)
+{
+	u64 args[5] = { r1, r2, 0, 0, 0 };
+
+	return engine_run_at(run, engine, 0, args, ret);
+}
+
+int run_async_callback(struct bpfx_program *prog, enum bpfx_engine engine,
+		       int cpu, u64 func, const u64 *args, const void *key,
+		       u32 key_size)
+{
+	struct bpfx_run run;
+	u64 ret = 0;
+	int err = run_begin(&run, prog);
+
+	if (err)
+		return err;
+	if (cpu >= 0)
+		run.cpu = cpu;
+	/* the key, read-only, as a for_each_map_elem callback's */
+	run.extra = (struct run_region){ (u64)(uintptr_t)key,
+					 (u64)(uintptr_t)key + key_size,
+					 false };
+	err = engine_run_at(&run, engine, func, args, &ret);
+	if (err)
+		pr_warn("timer callback of %s: %s", prog->name, run.errmsg);
+	run_end(&run);
 	return err;
 }
 

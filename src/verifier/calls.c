@@ -46,6 +46,7 @@ enum arg_kind {
 	ARG_PTR_TO_DYNPTR_LOCAL_UNINIT, /* made by the helper */
 	ARG_PTR_TO_DYNPTR_RINGBUF_UNINIT,
 	ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE,
+	ARG_PTR_TO_TIMER,       /* async.c */
 };
 
 enum ret_kind { RET_INTEGER = 0, RET_VOID, RET_MAP_VALUE_OR_NULL,
@@ -134,6 +135,12 @@ static const struct helper_proto protos[] = {
 	  ARG_PTR_TO_MEM, ARG_CONST_SIZE_OR_ZERO, ARG_ANYTHING),
 	P(dynptr_data, RET_DYNPTR_MEM_OR_NULL, ARG_PTR_TO_DYNPTR, ARG_ANYTHING,
 	  ARG_CONST_ALLOC_SIZE_OR_ZERO),
+	P(timer_init, RET_INTEGER, ARG_PTR_TO_TIMER, ARG_CONST_MAP_PTR,
+	  ARG_ANYTHING),
+	P(timer_set_callback, RET_INTEGER, ARG_PTR_TO_TIMER, ARG_PTR_TO_FUNC),
+	P(timer_start, RET_INTEGER, ARG_PTR_TO_TIMER, ARG_ANYTHING,
+	  ARG_ANYTHING),
+	P(timer_cancel, RET_INTEGER, ARG_PTR_TO_TIMER),
 };
 
 /* ---- references ---- */
@@ -194,6 +201,10 @@ int check_resource_leak(struct venv *env, bool exception_exit,
 		return verr(env, -EINVAL, "%s would lead to reference leak",
 			    prefix);
 	}
+	if (check_lock && irq_active(st))
+		return verr(env, -EINVAL,
+			    "%s cannot be used inside bpf_local_irq_save-ed region",
+			    prefix);
 	if (check_lock && st->rcu_depth)
 		return verr(env, -EINVAL,
 			    "%s cannot be used inside bpf_rcu_read_lock-ed region",
@@ -282,7 +293,8 @@ int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 				u8 *bytes = fr->slots[spi].stype;
 
 				if (bytes[0] == STACK_SPILL ||
-				    bytes[0] == STACK_ITER)
+				    bytes[0] == STACK_ITER ||
+				    bytes[0] == STACK_IRQ_FLAG)
 					memset(bytes, STACK_MISC, 8);
 				bytes[b + 8 * (spi + 1)] = STACK_MISC;
 			}
@@ -455,7 +467,16 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			if (r->type != CONST_PTR_TO_MAP)
 				return verr(env, 0, "R%d type=%s expected=map_ptr",
 					    regno, t);
+			/* bpf_timer_init: the timer's map (bpfx has no inner
+			 * map uids: both are 0) */
+			if (map.map && map.map != r->map)
+				return verr(env, -EINVAL,
+					    "timer pointer in R1 map_uid=0 doesn't match map pointer in R2 map_uid=0");
 			map = *r;
+			break;
+		case ARG_PTR_TO_TIMER:
+			if ((err = check_timer_arg(env, regno, &map.map)))
+				return err;
 			break;
 		case ARG_PTR_TO_MAP_KEY:
 			if (!map.map)
@@ -635,6 +656,12 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 	if (id == BPF_FUNC_tail_call && (st->rcu_depth || st->preempt_depth))
 		return verr(env, -EINVAL,
 			    "tail_call cannot be used inside bpf_rcu_read_lock-ed region");
+	if (id == BPF_FUNC_tail_call && irq_active(st))
+		return verr(env, -EINVAL,
+			    "tail_call cannot be used inside bpf_local_irq_save-ed region");
+	if (id == BPF_FUNC_timer_set_callback &&
+	    (err = push_async_callback(env, idx, cb_sub, map.map)))
+		return err;
 	if (release_id && (err = release_reference(env, release_id)))
 		return err;
 
@@ -846,6 +873,8 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		return check_iter_kfunc(env, insn, idx);
 	if (is_dynptr_kfunc(env, insn))
 		return check_dynptr_kfunc(env, insn, idx);
+	if (is_irq_kfunc(env, insn))
+		return check_irq_kfunc(env, insn, idx);
 	if (!strcmp(name, "bpf_rcu_read_lock")) {
 		st->rcu_depth++;
 	} else if (!strcmp(name, "bpf_rcu_read_unlock")) {
@@ -870,7 +899,14 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			return err;
 		if ((err = check_resource_leak(env, true, true, "bpf_throw")))
 			return err;
+		/* the kernel checks the cookie as the frame's return: an
+		 * async callback's must be 0 */
 		if (!env->prog->exception_cb_insn &&
+		    frame_is_async_cb(st->frame[0]) &&
+		    (err = check_async_retval(env, 1, "R1")))
+			return err;
+		if (!env->prog->exception_cb_insn &&
+		    !frame_is_async_cb(st->frame[0]) &&
 		    (err = check_return_in_range(env, 1, "At program exit")))
 			return err;
 		return 1; /* the path ends: the program unwinds */
@@ -921,6 +957,10 @@ int check_subprog_call(struct venv *env, const struct bpf_insn *insn,
 				    "global function %s() may throw: bpf_throw would lead to reference leak",
 				    sp->name);
 		}
+		if (sp->may_throw && irq_active(st))
+			return verr(env, -EINVAL,
+				    "global function %s() may throw: bpf_throw cannot be used inside bpf_local_irq_save-ed region",
+				    sp->name);
 		if (sp->may_throw && st->rcu_depth)
 			return verr(env, -EINVAL,
 				    "global function %s() may throw: bpf_throw cannot be used inside bpf_rcu_read_lock-ed region",

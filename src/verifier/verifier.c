@@ -840,6 +840,9 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 			     os->dynptr_first != cs->dynptr_first ||
 			     !check_ids(m, os->dynptr_ref, cs->dynptr_ref)))
 				return false;
+			if (ot[0] == STACK_IRQ_FLAG &&
+			    !check_ids(m, os->iter_ref, cs->iter_ref))
+				return false;
 			if (ot[0] == STACK_SPILL &&
 			    !regs_exact(&os->spill, &cs->spill, m))
 				return false;
@@ -860,6 +863,12 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 			    os->dynptr_type != cs->dynptr_type ||
 			    os->dynptr_first != cs->dynptr_first ||
 			    !check_ids(m, os->dynptr_ref, cs->dynptr_ref))
+				return false;
+			continue;
+		}
+		if (ot[0] == STACK_IRQ_FLAG) {
+			if (ct[0] != STACK_IRQ_FLAG ||
+			    !check_ids(m, os->iter_ref, cs->iter_ref))
 				return false;
 			continue;
 		}
@@ -887,7 +896,8 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 				continue;
 			if (c == STACK_INVALID)
 				return false;
-			if (c == STACK_ITER || c == STACK_DYNPTR)
+			if (c == STACK_ITER || c == STACK_DYNPTR ||
+			    c == STACK_IRQ_FLAG)
 				return false;
 			if (o == STACK_MISC) {
 				if (c == STACK_SPILL &&
@@ -920,6 +930,11 @@ static bool states_equal(struct venv *env, const struct vstate *old,
 		return false;
 	for (int i = 0; i < old->ref_cnt; i++)
 		if (!check_ids(&m, old->refs[i].id, cur->refs[i].id))
+			return false;
+	if (old->irq_cnt != cur->irq_cnt)
+		return false;
+	for (int i = 0; i < old->irq_cnt; i++)
+		if (!check_ids(&m, old->irq_refs[i].id, cur->irq_refs[i].id))
 			return false;
 	for (int f = old->curframe; f >= 0; f--) {
 		const struct vframe *of = old->frame[f], *cf = cur->frame[f];
@@ -1312,7 +1327,8 @@ static void stack_write_byte(struct vframe *fr, int off, u8 type)
 	int spi = (-off - 1) / 8;
 
 	if (fr->slots[spi].stype[0] == STACK_SPILL ||
-	    fr->slots[spi].stype[0] == STACK_ITER)
+	    fr->slots[spi].stype[0] == STACK_ITER ||
+	    fr->slots[spi].stype[0] == STACK_IRQ_FLAG)
 		memset(fr->slots[spi].stype, STACK_MISC, 8);
 	*stack_byte(fr, off) = type;
 }
@@ -1687,6 +1703,8 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 				lo = hi = (s64)reg.var_off.value + reg.off + off;
 			err = graph_check_access(env, &reg, lo, hi, size);
 		}
+		if (!err)
+			err = check_map_field_access(env, &reg, off, size);
 		if (!err && dst) {
 			u64 v;
 			if (map_direct_read(&reg, off, size, &v) && !sign_ext)
@@ -2537,6 +2555,8 @@ static int check_exit(struct venv *env, int idx, int *next)
 	 * R0 are checked */
 	if (r0->type == NOT_INIT && (st->curframe == 0 || callee->is_callback))
 		return verr(env, 0, "R0 !read_ok");
+	if (st->curframe == 0 && frame_is_async_cb(callee))
+		return check_async_exit(env);
 	if (st->curframe == 0) {
 		const struct vsubprog *sp = &env->sub[callee->subprog];
 
@@ -3267,7 +3287,9 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 	compute_liveness(&env);
 	mark_prune_points(&env);
 
-	ret = verify_entry(&env, 0);
+	ret = check_timer_maps(&env);
+	if (!ret)
+		ret = verify_entry(&env, 0);
 	/* global functions and the exception callback, each alone */
 	for (int s = 1; !ret && s < env.sub_cnt; s++)
 		if (env.sub[s].global || env.sub[s].is_exception_cb)

@@ -117,6 +117,7 @@ enum stack_byte {
 	STACK_SPILL,
 	STACK_ITER, /* all 8 bytes: an open-coded iterator (iter.c) */
 	STACK_DYNPTR, /* all 16 bytes of two slots: a dynptr (dynptr.c) */
+	STACK_IRQ_FLAG, /* all 8 bytes: bpf_local_irq_save's flag (irq.c) */
 };
 enum iter_state { ITER_NONE_STATE = 0, ITER_ACTIVE, ITER_DRAINED };
 #define MAX_BPF_STACK 512
@@ -127,7 +128,8 @@ struct vslot {
 	u8 stype[8];       /* byte b is fp-8*(spi+1)+b */
 	struct vreg spill; /* STACK_SPILL: the register spilled */
 	/* STACK_ITER: its reference, state and loop depth (the depth tells
-	 * iterations apart; states compare without it) */
+	 * iterations apart; states compare without it); STACK_IRQ_FLAG:
+	 * its IRQ state's id in iter_ref */
 	u32 iter_ref;
 	u32 iter_depth;
 	u8 iter_state;
@@ -200,6 +202,10 @@ struct vstate {
 	s32 lock_off;
 	u32 rcu_depth;
 	u32 preempt_depth;
+	/* bpf_local_irq_save states, outermost first (irq.c): the kernel's
+	 * REF_TYPE_IRQ references, the last one its active_irq_id */
+	struct vref irq_refs[MAX_REFS];
+	int irq_cnt;
 	/* exploration */
 	struct vstate *parent;  /* the last checkpoint on this path */
 	u32 branches;
@@ -391,6 +397,39 @@ int dynptr_helper_write(struct venv *env, const struct vframe *fr, s64 lo,
 /* A dynptr's log text (fp-16=dynptr_ringbuf(id=1,ref_id=2)) at slot K
  * of FR, 0 when K holds none. */
 int dynptr_log_slot(const struct vframe *fr, int k, char *buf, size_t sz);
+/* async.c: bpf_timer */
+/* A frame that is an async callback's (bpf_timer_set_callback): the first
+ * frame of a path of its own. */
+static inline bool frame_is_async_cb(const struct vframe *fr)
+{
+	return !fr->is_callback &&
+	       fr->callback_helper == BPF_FUNC_timer_set_callback;
+}
+/* ARG_PTR_TO_TIMER: R<regno> points at the struct bpf_timer of its map
+ * value; *map gets the map. */
+int check_timer_arg(struct venv *env, int regno, struct bpfx_map **map);
+/* bpf_timer_set_callback at CALL_IDX: queues the callback CB_SUB as a
+ * path of its own (map, key and value of MAP in R1-R3). */
+int push_async_callback(struct venv *env, int call_idx, int cb_sub,
+			struct bpfx_map *map);
+/* BPF_EXIT of an async callback's first frame: the path ends (1). */
+int check_async_exit(struct venv *env);
+/* R<regno> as the kernel's check_return_code() in an async callback: a
+ * known scalar in [0, 0]; REG_NAME as its message names it. */
+int check_async_retval(struct venv *env, int regno, const char *reg_name);
+/* A load, store or helper access of [off, off + size) of map value REG
+ * must not touch the value's bpf_timer. */
+int check_map_field_access(struct venv *env, const struct vreg *reg, int off,
+			   int size);
+/* The maps the program uses, as the kernel's check_map_prog_compatibility. */
+int check_timer_maps(struct venv *env);
+/* irq.c: bpf_local_irq_save / bpf_local_irq_restore */
+bool is_irq_kfunc(const struct venv *env, const struct bpf_insn *insn);
+int check_irq_kfunc(struct venv *env, const struct bpf_insn *insn, int idx);
+static inline bool irq_active(const struct vstate *st)
+{
+	return st->irq_cnt > 0;
+}
 /* precision.c */
 int hist_push(struct venv *env, int idx);
 static inline struct hist_entry *hist_cur(struct venv *env)
