@@ -374,6 +374,7 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 	if ((engine == BPFX_ENGINE_JIT || engine == BPFX_ENGINE_DEFAULT) &&
 	    prog->jit) {
 		/* the JIT's own loop: one entry set-up for every repeat */
+		run.engine = BPFX_ENGINE_JIT;
 		err = jit_run_repeat(&run, r1, 0, (u32)repeat, &ret);
 	} else {
 		for (int i = 0; i < repeat; i++) {
