@@ -8,7 +8,7 @@
  * its verifier accepts it: not parse's, which needs a variable offset from
  * the ctx; bpfx then runs the tc form, and the table says so); and a tc
  * form, the input as the packet, which the kernel's test_run accepts with
- * repeat (it refuses perf_event programs) and which bpfx runs too, so the
+ * repeat (no kernel type takes a plain buffer) and which bpfx runs too, so the
  * kernel and bpfx are compared on the same instructions.
  *
  * For each case: load the object on every engine, run once on the same
@@ -78,7 +78,7 @@ struct case_result {
 	uint64_t r0;
 	/* The bpfx figure against DPDK: the default form's, or the tc
 	 * form's when bpfx refuses the default form (its verifier, like the
-	 * kernel's, may reject what a perf_event program does with its ctx). */
+	 * kernel's, may reject what a program does with its context). */
 	int bpfx_base;
 	bool ran; /* bpfx ran the case */
 	bool mismatch;
@@ -511,7 +511,7 @@ int main(int argc, char **argv)
 	printf("bpfx vs DPDK's interpreter (rte_bpf_exec) and the kernel's JIT, same inputs, same run\n");
 	print_cpu();
 	printf("DPDK:   %s\n", dpdk_describe());
-	printf("bpfx:   bpfx_program__test_run(repeat); default form: ctx_in = the input; tc form: data_in\n");
+	printf("bpfx:   default form: bpfx_program__run_raw(repeat), r1 = the input; tc form: bpfx_program__test_run(repeat), data_in\n");
 	if (jit_missing[0])
 		printf("bpfx JIT: %s; its columns are empty\n", jit_missing);
 	if (kernel_missing[0])

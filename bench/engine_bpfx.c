@@ -1,9 +1,10 @@
 /*
  * bpfx through its public API only: bpfx_object__open_file() and
- * bpfx_object__load(), then bpfx_program__test_run() with the run count
- * as repeat, so the repeat loop is bpfx's own. Five engines share this:
+ * bpfx_object__load(), then bpfx_program__run_raw() (default form) or
+ * bpfx_program__test_run() (tc form) with the run count as repeat, so the
+ * repeat loop is bpfx's own. Five engines share this:
  *
- *   bpfx, bpfx JIT            the default form, the input as ctx_in
+ *   bpfx, bpfx JIT            the default form, r1 = the input
  *   bpfx tc, bpfx JIT tc      the tc form, the input as the packet
  *   kernel                    the tc form through BPFX_ENGINE_KERNEL: the
  *                             host kernel loads it and runs it with
@@ -29,7 +30,7 @@ struct bpfx_bench_prog {
 	struct bpfx_object *obj;
 	struct bpfx_program *prog;
 	int engine;
-	bool packet; /* input as data_in (tc form), else as ctx_in */
+	bool packet; /* input as data_in (tc form), else as run_raw's mem */
 };
 
 static char jit_fallback[512];
@@ -146,15 +147,19 @@ static int bpfx_run(void *prog, void *input, size_t input_size,
 		    uint32_t repeat, uint64_t *r0, double *ns_per_run)
 {
 	struct bpfx_bench_prog *p = prog;
-	BPFX_OPTS(bpfx_test_run_opts, opts, .repeat = (int)repeat,
-		  .engine = (enum bpfx_engine)p->engine);
-	if (p->packet) {
-		opts.data_in = input;
-		opts.data_size_in = (uint32_t)input_size;
-	} else {
-		opts.ctx_in = input;
-		opts.ctx_size_in = (uint32_t)input_size;
+	if (!p->packet) {
+		/* the default form: a program of no type over the input */
+		BPFX_OPTS(bpfx_raw_run_opts, raw, .repeat = (int)repeat,
+			  .engine = (enum bpfx_engine)p->engine, .mem = input,
+			  .mem_len = input_size);
+		int ret = bpfx_program__run_raw(p->prog, &raw, r0);
+		if (!ret)
+			*ns_per_run = raw.duration;
+		return ret;
 	}
+	BPFX_OPTS(bpfx_test_run_opts, opts, .repeat = (int)repeat,
+		  .engine = (enum bpfx_engine)p->engine,
+		  .data_in = input, .data_size_in = (uint32_t)input_size);
 	int ret = bpfx_program__test_run(p->prog, &opts);
 	if (ret)
 		return ret;

@@ -1166,6 +1166,7 @@ static struct bpfx_map *maps[] = { &array_map, &hash_map };
 static char last_error[1024];
 static u64 current_seed;
 static const struct bpfx_program *current_prog; /* for the watchdog */
+static const struct bpfx_program *verifying_prog; /* ... and this one */
 static void dump_program(const struct bpfx_program *prog);
 
 static void quiet_log(enum bpfx_log_level level, const char *msg, void *user)
@@ -1184,8 +1185,8 @@ static void watchdog(int sig)
 			   current_prog ? "running" : "generating or verifying");
 	if (write(2, buf, (size_t)len) < 0)
 		_exit(3);
-	if (current_prog) /* dying anyway: stdio is good enough */
-		dump_program(current_prog);
+	if (current_prog || verifying_prog) /* dying anyway: stdio will do */
+		dump_program(current_prog ? current_prog : verifying_prog);
 	_exit(2);
 }
 
@@ -1332,8 +1333,11 @@ static bool check_program(struct bpfx_program *prog, u64 seed, int max_frames,
 		return false;
 	}
 	alarm(WATCHDOG_SECONDS);
-	if (verifier_check(prog, 0, NULL, 0, err, sizeof(err), &err_insn,
-			   NULL)) {
+	verifying_prog = prog;
+	int rejected = verifier_check(prog, 0, NULL, 0, err, sizeof(err),
+				      &err_insn, NULL);
+	verifying_prog = NULL;
+	if (rejected) {
 		alarm(0);
 		c->rejected++;
 		count_reason(c->reasons, ARRAY_SIZE(c->reasons), err);

@@ -11,15 +11,15 @@
 #include <linux/types.h>
 
 /* The section every program lives in, the only one in its object, which
- * DPDK's rte_bpf_elf_load() is given by name. Not "syscall": bpfx's
- * test_run, like the kernel's, refuses repeat for syscall programs. A
- * perf_event program takes ctx_in as a plain buffer (at least
- * sizeof(struct bpf_perf_event_data), 184 bytes, zero-filled past ctx_in)
- * and accepts repeat, restoring the buffer before each run. To DPDK the
- * name means nothing. The kernel's test_run does not run perf_event
- * programs (-ENOTSUPP), so each program is also built as a tc program over
- * the input as packet data (BENCH_PROG in common.h). */
-#define BENCH_SEC "perf_event"
+ * DPDK's rte_bpf_elf_load() is given by name. A global function in .text
+ * of an object with no program sections is a program of no type to bpfx,
+ * run on a buffer (bpfx_program__run_raw: r1 = the input, r2 = its
+ * length, repeat), the nearest thing to DPDK's r1 = the argument. No
+ * kernel program type takes a plain buffer of any size as its context
+ * with repeat, so each program is also built as a tc program over the
+ * input as packet data (BENCH_PROG in common.h), which the kernel's
+ * test_run runs and bpfx too. */
+#define BENCH_SEC ".text"
 
 /* What the tc form returns when the packet is shorter than the input. */
 #define BENCH_SHORT_INPUT 0xdead

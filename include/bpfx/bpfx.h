@@ -227,13 +227,15 @@ struct bpfx_raw_run_opts {
 	void *mem;
 	size_t mem_len;
 	uint64_t max_branches; /* as in bpfx_test_run_opts */
+	int repeat;        /* runs, each on the memory the last one left */
+	uint32_t duration; /* out: mean ns per run (thread CPU time) */
 };
 BPFX_API int bpfx_run_raw(const void *insns, size_t insn_cnt,
-			  const struct bpfx_raw_run_opts *opts, uint64_t *r0);
+			  struct bpfx_raw_run_opts *opts, uint64_t *r0);
 /* The same with a loaded program (its maps and global data resolved): r1 =
  * opts->mem, r2 = opts->mem_len, whatever the program's type. */
 BPFX_API int bpfx_program__run_raw(struct bpfx_program *prog,
-				   const struct bpfx_raw_run_opts *opts,
+				   struct bpfx_raw_run_opts *opts,
 				   uint64_t *r0);
 
 #ifdef __cplusplus

@@ -315,6 +315,28 @@ static u64 now_ns(void)
 	return (u64)ts.tv_sec * 1000000000ull + (u64)ts.tv_nsec;
 }
 
+/* REPEAT runs of RUN's program, every one on the same context and
+ * memory, as the kernel's test_run; *ret is the last r0, *elapsed the
+ * thread's CPU time they took. */
+static int run_repeat(struct bpfx_run *run, enum bpfx_engine engine, u64 r1,
+		      u64 r2, int repeat, u64 *ret, u64 *elapsed)
+{
+	u64 start = now_ns();
+	int err = 0;
+
+	if ((engine == BPFX_ENGINE_JIT || engine == BPFX_ENGINE_DEFAULT) &&
+	    run->prog->jit) {
+		/* the JIT's own loop: one entry set-up for every repeat */
+		run->engine = BPFX_ENGINE_JIT;
+		err = jit_run_repeat(run, r1, r2, (u32)repeat, ret);
+	} else {
+		for (int i = 0; i < repeat && !err; i++)
+			err = engine_run(run, engine, r1, r2, ret);
+	}
+	*elapsed = now_ns() - start;
+	return err;
+}
+
 int bpfx_program__test_run(struct bpfx_program *prog,
 			   struct bpfx_test_run_opts *opts)
 {
@@ -369,21 +391,8 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 		run_end(&run);
 		return err;
 	}
-	u64 start = now_ns();
-	/* as the kernel: every repeat runs on the same context and packet */
-	if ((engine == BPFX_ENGINE_JIT || engine == BPFX_ENGINE_DEFAULT) &&
-	    prog->jit) {
-		/* the JIT's own loop: one entry set-up for every repeat */
-		run.engine = BPFX_ENGINE_JIT;
-		err = jit_run_repeat(&run, r1, 0, (u32)repeat, &ret);
-	} else {
-		for (int i = 0; i < repeat; i++) {
-			err = engine_run(&run, engine, r1, 0, &ret);
-			if (err)
-				break;
-		}
-	}
-	u64 elapsed = now_ns() - start;
+	u64 elapsed;
+	err = run_repeat(&run, engine, r1, 0, repeat, &ret, &elapsed);
 	if (err) {
 		pr_warn("%s", run.errmsg);
 	} else {
@@ -401,7 +410,7 @@ int bpfx_program__test_run(struct bpfx_program *prog,
 /* Runs a prepared PROG with r1 = the memory of OPTS, r2 = its length;
  * the memory is the run's packet too (LD_ABS/LD_IND). */
 static int run_on_mem(struct bpfx_program *prog,
-		      const struct bpfx_raw_run_opts *opts, u64 *r0)
+		      struct bpfx_raw_run_opts *opts, u64 *r0)
 {
 	struct bpfx_run run;
 	int err = run_begin(&run, prog);
@@ -417,16 +426,24 @@ static int run_on_mem(struct bpfx_program *prog,
 						 true };
 		run.pkt = run.extra;
 	}
-	err = engine_run(&run, OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT),
-			 (u64)(uintptr_t)mem, len, r0);
-	if (err)
+	int repeat = OPTS_GET(opts, repeat, 0);
+	u64 elapsed;
+	err = run_repeat(&run, OPTS_GET(opts, engine, BPFX_ENGINE_DEFAULT),
+			 (u64)(uintptr_t)mem, len, repeat > 1 ? repeat : 1, r0,
+			 &elapsed);
+	if (err) {
 		pr_warn("%s", run.errmsg);
+	} else if (OPTS_HAS(opts, duration)) {
+		u64 mean = elapsed / (u64)(repeat > 1 ? repeat : 1);
+		opts->duration =
+			mean > UINT32_MAX ? UINT32_MAX : (u32)mean;
+	}
 	run_end(&run);
 	return err;
 }
 
 int bpfx_run_raw(const void *insns, size_t insn_cnt,
-		 const struct bpfx_raw_run_opts *opts, u64 *r0)
+		 struct bpfx_raw_run_opts *opts, u64 *r0)
 {
 	if (!insns || !r0 || !opts_valid(opts, sizeof(*opts)))
 		return -EINVAL;
@@ -456,7 +473,7 @@ int bpfx_run_raw(const void *insns, size_t insn_cnt,
 }
 
 int bpfx_program__run_raw(struct bpfx_program *prog,
-			  const struct bpfx_raw_run_opts *opts, uint64_t *r0)
+			  struct bpfx_raw_run_opts *opts, uint64_t *r0)
 {
 	if (!prog || !r0 || !opts_valid(opts, sizeof(*opts)))
 		return -EINVAL;
