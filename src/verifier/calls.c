@@ -1081,3 +1081,73 @@ int check_throw_in_callbacks(struct venv *env)
 	}
 	return 0;
 }
+
+/* ---- the combined stack of call chains ---- */
+
+/* A frame's share, as the kernel's round_up_stack_depth() when its JIT is
+ * on (the host kernel's, and bpfx's default engine). */
+static int frame_bytes(const struct vsubprog *sp)
+{
+	return (int)ROUND_UP(sp->stack_depth, 16);
+}
+
+static bool calls_tail(const struct venv *env, const struct vsubprog *sp)
+{
+	for (u32 i = sp->start; i < sp->end; i++)
+		if (env->insns[i].code == (BPF_JMP | BPF_CALL) &&
+		    !env->insns[i].src_reg &&
+		    env->insns[i].imm == BPF_FUNC_tail_call)
+			return true;
+	return false;
+}
+
+/* Depth-first over the calls and callbacks (ld_imm64 of a function) from
+ * subprogram SUB, DEPTH bytes already below it, FRAME its frame number. */
+static int stack_walk(struct venv *env, int sub, int depth, int frame)
+{
+	const struct vsubprog *sp = &env->sub[sub];
+
+	if (sub && calls_tail(env, sp) && depth >= 256)
+		return verr(env, -EACCES,
+			    "tail_calls are not allowed when call stack of previous frames is %d bytes. Too large",
+			    depth);
+	depth += frame_bytes(sp);
+	if (depth > MAX_BPF_STACK)
+		return verr(env, -EACCES,
+			    "combined stack size of %d calls is %d. Too large",
+			    frame + 1, depth);
+	for (u32 i = sp->start; i < sp->end; i++) {
+		const struct bpf_insn *in = &env->insns[i];
+		bool call = in->code == (BPF_JMP | BPF_CALL) &&
+			    in->src_reg == BPF_PSEUDO_CALL;
+		bool func = in->code == (BPF_LD | BPF_IMM | BPF_DW) &&
+			    in->src_reg == BPF_PSEUDO_FUNC;
+		int callee, err;
+
+		if (!call && !func)
+			continue;
+		callee = find_subprog(env, i + 1 + in->imm);
+		if (callee < 0)
+			continue;
+		/* async callbacks run on a stack of their own */
+		if (env->sub[callee].is_async_cb && !call)
+			continue;
+		if (frame + 1 >= BPFX_MAX_CALL_FRAMES)
+			return verr(env, -E2BIG,
+				    "the call stack of %d frames is too deep !",
+				    frame + 1);
+		if ((err = stack_walk(env, callee, depth, frame + 1)))
+			return err;
+	}
+	return 0;
+}
+
+int check_max_stack_depth(struct venv *env)
+{
+	int err = 0;
+
+	for (int s = 0; s < env->sub_cnt && !err; s++)
+		if (!s || env->sub[s].is_async_cb || env->sub[s].is_exception_cb)
+			err = stack_walk(env, s, 0, 0);
+	return err;
+}

@@ -2782,6 +2782,27 @@ static int do_insn(struct venv *env, int idx, int *next)
 	return verr(env, -EINVAL, "unknown insn class %d", cls);
 }
 
+/* Each frame's function has used the stack down to its frame's slots. */
+static void note_stack_depth(struct venv *env)
+{
+	const struct vstate *st = env->cur;
+
+	for (int f = 0; st && f <= st->curframe; f++) {
+		const struct vframe *fr = st->frame[f];
+		u32 used = 0;
+
+		/* the deepest slot ever touched: reserved slots never shrink */
+		for (int k = fr->nslots; k-- > 0;)
+			if (memcmp(fr->slots[k].stype, "\0\0\0\0\0\0\0\0", 8)) {
+				used = (u32)(k + 1) * 8;
+				break;
+			}
+		if (fr->subprog >= 0 && fr->subprog < env->sub_cnt &&
+		    used > env->sub[fr->subprog].stack_depth)
+			env->sub[fr->subprog].stack_depth = used;
+	}
+}
+
 static int do_check(struct venv *env, struct vstate *init, int start)
 {
 	int err = 0;
@@ -2842,6 +2863,7 @@ static int do_check(struct venv *env, struct vstate *init, int start)
 		}
 		if (err < 0)
 			break;
+		note_stack_depth(env);
 		if (err == 1) {
 			err = 0;
 			goto path_done;
@@ -3296,6 +3318,10 @@ int verifier_check(struct bpfx_program *prog, unsigned int log_level,
 			ret = verify_entry(&env, s);
 	if (!ret)
 		ret = check_throw_in_callbacks(&env);
+	if (!ret) {
+		env.err_insn = -1; /* about the whole program */
+		ret = check_max_stack_depth(&env);
+	}
 out:
 	if (stats) {
 		stats->insns_processed = env.insn_processed;
@@ -3308,6 +3334,12 @@ out:
 	if (env.log_level == 1 && !ret && env.log_len) {
 		env.log_len = 0;
 		env.log[0] = '\0';
+	}
+	if (env.log_level) {
+		vlog(&env, "stack depth ");
+		for (int s = 0; s < env.sub_cnt; s++)
+			vlog(&env, "%s%u", s ? "+" : "", env.sub[s].stack_depth);
+		vlog(&env, "\n");
 	}
 	if (env.log_level)
 		vlog(&env,

@@ -250,6 +250,7 @@ struct vsubprog {
 	bool arg_nullable[5];
 	bool returns_void;
 	bool returns_nonscalar; /* its BTF return type is no integer */
+	u32 stack_depth;    /* bytes of its frame any path touched */
 };
 
 struct explored {
@@ -430,6 +431,9 @@ static inline bool irq_active(const struct vstate *st)
 {
 	return st->irq_cnt > 0;
 }
+/* The combined stack of every call chain within 512 bytes, as the
+ * kernel's check_max_stack_depth() (after every path is verified). */
+int check_max_stack_depth(struct venv *env);
 /* precision.c */
 int hist_push(struct venv *env, int idx);
 static inline struct hist_entry *hist_cur(struct venv *env)
