@@ -604,8 +604,9 @@ static int session_add_map(struct session *s, struct bpfx_map *map, int fd)
 static int create_inner_template(struct session *s, struct bpfx_map *map)
 {
 	const struct bpfx_map *tmpl = map->inner_map;
+	char name[KERNEL_NAME_LEN];
 	union bpf_attr attr;
-	int fd, err;
+	int fd, err, btf_fd;
 
 	if (!tmpl || map_type_is_map_in_map(tmpl->type)) {
 		pr_warn("kernel: map %s: no inner map definition to create it "
@@ -618,7 +619,22 @@ static int create_inner_template(struct session *s, struct bpfx_map *map)
 	attr.value_size = tmpl->value_size;
 	attr.max_entries = MAX(tmpl->max_entries, 1u);
 	attr.map_flags = tmpl->map_flags;
+	kernel_name(tmpl->name ? tmpl->name : map->name, name);
+	memcpy(attr.map_name, name, sizeof(attr.map_name));
+	/* with the value's BTF: lists, trees, timers need it */
+	btf_fd = btf_fd_of(s, map->obj);
+	if (btf_fd >= 0 && tmpl->btf_value_type_id) {
+		attr.btf_fd = btf_fd;
+		attr.btf_key_type_id = tmpl->btf_key_type_id;
+		attr.btf_value_type_id = tmpl->btf_value_type_id;
+	}
 	fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+	if (fd < 0 && attr.btf_fd) {
+		attr.btf_fd = 0;
+		attr.btf_key_type_id = 0;
+		attr.btf_value_type_id = 0;
+		fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+	}
 	if (fd < 0) {
 		err = -errno;
 		pr_warn("kernel: map %s: cannot create its inner map template "
