@@ -222,10 +222,14 @@ static void disarm(struct bpfx_timer *t)
 {
 	if (!t->armed)
 		return;
-	if (t->prev)
+	if (t->prev) {
 		t->prev->next = t->next;
-	else
+	} else {
+		/* the thread may be asleep until this one's time: it
+		 * looks at the new head (or leaves, the list empty) */
 		svc.armed = t->next;
+		pthread_cond_signal(&svc.wake);
+	}
 	if (t->next)
 		t->next->prev = t->prev;
 	t->prev = t->next = NULL;
