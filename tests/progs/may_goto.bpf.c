@@ -138,6 +138,24 @@ int global_loop(struct args *a)
 	return global_sum(a->n);
 }
 
+static long add_up(__u32 idx, int *acc)
+{
+	for (int k = 0; k < 50 && can_loop; k++)
+		*acc += k + idx;
+	return 0;
+}
+
+/* a callback's frame has a budget of its own too */
+// TEST prog=in_callback retval=14500
+SEC("syscall")
+int in_callback(void *ctx)
+{
+	int acc = 0;
+
+	bpf_loop(10, add_up, &acc, 0);
+	return acc;
+}
+
 /* a loop with nothing but may_goto to end it: it ends when the budget
  * does (8M passes in bpfx; the kernel also stops it by time) */
 // TEST prog=spin_until_spent retval=7
