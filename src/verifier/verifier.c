@@ -3085,7 +3085,8 @@ static int find_subprogs(struct venv *env)
 /* The bytes the kernel's fixup adds to the frame of a function with
  * may_goto in it, after the stack checks, for the hidden budget slot: two
  * slots (count and start time) on x86-64, whose JIT has the timed form;
- * the log's "stack depth" shows them. bpfx keeps the budget outside the
+ * the log's "stack depth" of an accepted program shows them (a rejected
+ * one gets no fixups). bpfx keeps the budget outside the
  * BPF stack (interp.c, the JIT's frame). */
 static u32 may_goto_stack_extra(const struct venv *env, int sub)
 {
@@ -3374,7 +3375,7 @@ out:
 		for (int s = 0; s < env.sub_cnt; s++)
 			vlog(&env, "%s%u", s ? "+" : "",
 			     env.sub[s].stack_depth +
-				     may_goto_stack_extra(&env, s));
+				     (ret ? 0 : may_goto_stack_extra(&env, s)));
 		vlog(&env, "\n");
 	}
 	if (env.log_level)
