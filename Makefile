@@ -105,7 +105,7 @@ $(BUILD)/fuzz/object_fuzz: fuzz/object_fuzz.c $(BUILD)/libbpfx.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DSTANDALONE -o $@ $< $(BUILD)/libbpfx.a $(LDLIBS)
 check-fuzz: $(BUILD)/fuzz/verifier_soundness
-	$(BUILD)/fuzz/verifier_soundness -s 1 -n 2000
+	$(BUILD)/fuzz/verifier_soundness -s 1 -n 10000
 	@for f in fuzz/repro/*.s; do $(BUILD)/fuzz/verifier_soundness -f $$f >/dev/null || exit 1; done; \
 		echo "fuzz/repro: $$(ls fuzz/repro/*.s | wc -l) passed, 0 failed"
 fuzz: all $(BUILD)/fuzz/verifier_soundness $(BUILD)/fuzz/object_fuzz

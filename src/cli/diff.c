@@ -5,7 +5,9 @@
  * Each (program, engine) pair gets a fresh open of the object, so every
  * engine starts from the object's initial map contents. Compared with the
  * first engine's result: the verdict (loaded, rejected by bpfx's loader,
- * rejected by the kernel's verifier, or a run error), the return value,
+ * rejected by the kernel's verifier, or a run error; what bpfx rejects the
+ * kernel row hands to the kernel's verifier alone, "kernel-accepted" when
+ * it loads), the return value,
  * data_out, and every entry of every map after the run (ring buffers: the
  * records they hold; prog_array slots are program handles and are left
  * out). A table shows one row per pair with "=" or "DIFF" per column, the
@@ -166,6 +168,36 @@ static const unsigned char default_pkt[54] = {
 	0x72, 0x10, 0x00, 0x00, 0x00, 0x00,
 };
 
+/* The kernel's verdict on PROG, loaded and closed (bpfx's own load
+ * failed): OUT keeps "bpfx-rejected" when the kernel rejects it too, with
+ * the kernel's last log line as the reason. */
+static void kernel_verdict(struct bpfx_program *prog, struct outcome *out)
+{
+	static char log[1 << 16];
+	BPFX_OPTS(bpfx_verify_opts, vo, .log_level = 1, .log_buf = log,
+		  .log_size = sizeof(log), .engine = BPFX_ENGINE_KERNEL);
+	char *line = log, *p;
+	int err;
+
+	log[0] = 0;
+	err = bpfx_program__verify(prog, &vo);
+	if (err == -EOPNOTSUPP)
+		return; /* no kernel here: bpfx's own reason stands */
+	if (!err) {
+		snprintf(out->verdict, sizeof(out->verdict), "kernel-accepted");
+		return;
+	}
+	/* the message: the last line before the statistics */
+	for (p = log; *p; p++)
+		if (*p == '\n' && p[1] && strncmp(p + 1, "processed ", 10) &&
+		    strncmp(p + 1, "verification time", 17) &&
+		    strncmp(p + 1, "stack depth", 11))
+			line = p + 1;
+	p = strchr(line, '\n');
+	snprintf(out->why, sizeof(out->why), "kernel too: %.*s",
+		 (int)(p ? p - line : (long)strlen(line)), line);
+}
+
 static void run_one(const char *path, const char *prog_name, int engine,
 		    const void *data, size_t data_len, const void *ctx,
 		    size_t ctx_len, struct outcome *out)
@@ -187,6 +219,10 @@ static void run_one(const char *path, const char *prog_name, int engine,
 		snprintf(out->verdict, sizeof(out->verdict), "bpfx-rejected");
 		snprintf(out->why, sizeof(out->why), "%s",
 			 why ? why : strerror(-err));
+		/* the kernel's own verifier on the program bpfx refused: the
+		 * same verdict, or "kernel-accepted", a difference */
+		if (engine == BPFX_ENGINE_KERNEL && prog)
+			kernel_verdict(prog, out);
 		goto out;
 	}
 	if (!data && !ctx && is_packet_type(bpfx_program__type(prog))) {

@@ -582,6 +582,30 @@ static struct kernel_map *session_map(struct session *s, struct bpfx_map *map)
 
 static int create_map(struct session *s, struct bpfx_map *map, int *fd_out);
 
+/* BPF_MAP_CREATE with ATTR and, where OBJ has BTF, DEF's key and value
+ * types in it; without them when the kernel refuses the BTF. */
+static int map_create_btf(struct session *s, struct bpfx_object *obj,
+			  const struct bpfx_map *def, union bpf_attr *attr)
+{
+	int btf_fd = btf_fd_of(s, obj), fd;
+
+	if (btf_fd >= 0 && def->btf_value_type_id) {
+		attr->btf_fd = btf_fd;
+		attr->btf_key_type_id = def->btf_key_type_id;
+		attr->btf_value_type_id = def->btf_value_type_id;
+	}
+	fd = (int)sys_bpf(BPF_MAP_CREATE, attr);
+	if (fd < 0 && attr->btf_fd) {
+		pr_debug("kernel: map %s: refused with BTF (%s); retrying "
+			 "without", def->name, strerror(errno));
+		attr->btf_fd = 0;
+		attr->btf_key_type_id = 0;
+		attr->btf_value_type_id = 0;
+		fd = (int)sys_bpf(BPF_MAP_CREATE, attr);
+	}
+	return fd;
+}
+
 /* Records FD (of MAP, or NULL for a template) in the session, which closes
  * it; closes it itself when it cannot. */
 static int session_add_map(struct session *s, struct bpfx_map *map, int fd)
@@ -604,6 +628,7 @@ static int session_add_map(struct session *s, struct bpfx_map *map, int fd)
 static int create_inner_template(struct session *s, struct bpfx_map *map)
 {
 	const struct bpfx_map *tmpl = map->inner_map;
+	char name[KERNEL_NAME_LEN];
 	union bpf_attr attr;
 	int fd, err;
 
@@ -618,7 +643,10 @@ static int create_inner_template(struct session *s, struct bpfx_map *map)
 	attr.value_size = tmpl->value_size;
 	attr.max_entries = MAX(tmpl->max_entries, 1u);
 	attr.map_flags = tmpl->map_flags;
-	fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
+	kernel_name(tmpl->name ? tmpl->name : map->name, name);
+	memcpy(attr.map_name, name, sizeof(attr.map_name));
+	/* with the value's BTF: lists, trees, timers need it */
+	fd = map_create_btf(s, map->obj, tmpl, &attr);
 	if (fd < 0) {
 		err = -errno;
 		pr_warn("kernel: map %s: cannot create its inner map template "
@@ -673,7 +701,7 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 	struct kernel_map *km = session_map(s, map);
 	char name[KERNEL_NAME_LEN];
 	union bpf_attr attr;
-	int fd, btf_fd, err;
+	int fd, err;
 
 	if (km) {
 		*fd_out = km->fd;
@@ -705,21 +733,7 @@ static int create_map(struct session *s, struct bpfx_map *map, int *fd_out)
 			return err;
 		attr.inner_map_fd = (u32)err;
 	}
-	btf_fd = btf_fd_of(s, map->obj);
-	if (btf_fd >= 0 && map->btf_value_type_id) {
-		attr.btf_fd = btf_fd;
-		attr.btf_key_type_id = map->btf_key_type_id;
-		attr.btf_value_type_id = map->btf_value_type_id;
-	}
-	fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
-	if (fd < 0 && attr.btf_fd) {
-		pr_debug("kernel: map %s: refused with BTF (%s); retrying "
-			 "without", map->name, strerror(errno));
-		attr.btf_fd = 0;
-		attr.btf_key_type_id = 0;
-		attr.btf_value_type_id = 0;
-		fd = (int)sys_bpf(BPF_MAP_CREATE, &attr);
-	}
+	fd = map_create_btf(s, map->obj, map, &attr);
 	if (fd < 0) {
 		err = -errno;
 		pr_warn("kernel: map %s: cannot create %s map (key %u, value %u, "

@@ -20,9 +20,12 @@
  * At each checkpoint on the way the registers and slots still needed are
  * marked precise, so the next state compared with that checkpoint must
  * match them. A checkpoint already precise there was walked before: the
- * walk stops. What the walk cannot follow (a callback's frames, linked
- * scalars in another frame, atomics on the stack) marks every scalar of
- * the path precise, as the kernel's mark_all_scalars_precise().
+ * walk stops. A callback's instructions are walked with an empty mask of
+ * their own (the helper gives them their arguments and takes nothing back
+ * from them but what they leave in memory), the caller's mask waiting
+ * across them. What the walk cannot follow (linked scalars in another
+ * frame, atomics on the stack) marks every scalar of the path precise, as
+ * the kernel's mark_all_scalars_precise().
  *
  * After a hit, the scalars precise in the old state become precise on the
  * path that was pruned (propagate_precision()): its ancestors' safety now
@@ -221,23 +224,42 @@ static int bt_range(struct venv *env, struct backtrack *bt, u32 start,
 		const struct hist_entry *e = &env->hist[i];
 		int f = e->frame;
 
-		if (f == frame + 1) {
+		if (f == frame + 1 && (e->flags & HIST_CALLBACK)) {
+			/* back into a callback from its helper's call (its
+			 * next iteration) or what follows it: the helper made
+			 * r0 and the callback's arguments, so nothing of the
+			 * callee is needed; what the caller needs from before
+			 * the call stays in its frame's mask, as the kernel's
+			 * backtrack_insn() does for callbacks */
+			bt->regs[f] = 0;
+			bt->slots[f] = 0;
+			frame = f;
+			bt_insn(env, bt, e);
+			if (bt->give_up || bt_empty(bt))
+				return f;
+			continue;
+		} else if (f == frame + 1) {
 			/* back into a callee from its return: the caller's r0
 			 * is the callee's */
-			if ((e->flags & HIST_CALLBACK) && !bt_empty(bt)) {
-				bt->give_up = true;
-				return f;
-			}
 			if (bt->regs[frame] & 0x3e)
 				bt->give_up = true;
 			bt->regs[f] = bt->regs[frame] & 1;
 			bt->slots[f] = 0;
 			bt->regs[frame] &= ~1;
+		} else if (f == frame - 1 && (e->flags & HIST_CALLBACK)) {
+			/* back from a callback's first instruction to its
+			 * helper's call: its r1-r5 came from the helper; it
+			 * can have needed nothing else from before it ran */
+			bt->regs[frame] &= ~0x3e;
+			if (!bt_frame_empty(bt, frame)) {
+				bt->give_up = true;
+				return f;
+			}
+			frame = f;
 		} else if (f == frame - 1) {
 			/* back from a callee's first instruction to its call:
 			 * its arguments are the caller's r1-r5 */
-			if (((e->flags & HIST_CALLBACK) ||
-			     (bt->regs[frame] & ~0x3e) || bt->slots[frame]) &&
+			if (((bt->regs[frame] & ~0x3e) || bt->slots[frame]) &&
 			    !bt_frame_empty(bt, frame)) {
 				bt->give_up = true;
 				return f;
