@@ -25,6 +25,16 @@
 
 #include "bpfx/bpfx.h"
 
+/* may_goto (kernel 6.9; the system's uapi header may predate it) */
+#ifndef BPF_JCOND
+#define BPF_JCOND 0xe0
+#endif
+#ifndef BPF_MAY_GOTO
+#define BPF_MAY_GOTO 0
+#endif
+/* the run-time budget of one frame's may_goto instructions */
+#define BPFX_MAX_LOOPS (8 * 1024 * 1024)
+
 #define BPFX_HIDDEN __attribute__((visibility("hidden")))
 
 typedef uint8_t u8;

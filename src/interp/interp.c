@@ -952,6 +952,11 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 	};
 	struct interp_state state_here, *outer_state = run ? run->engine_state : NULL;
 	struct frame frames[BPFX_MAX_CALL_FRAMES];
+	/* each frame's may_goto budget, set when the frame is entered (a
+	 * call, a tail call, the exception callback) as the kernel's fixup
+	 * stores BPF_MAX_LOOPS in a hidden stack slot at every function's
+	 * entry; may_goto takes the jump once the budget is spent */
+	s64 may_goto_left[BPFX_MAX_CALL_FRAMES];
 	int depth = 0;
 	int boundary = 0; /* frame where the running program was entered */
 	int base = outer_state ? outer_state->depth + 1 : 0;
@@ -975,6 +980,7 @@ static int interp_exec(struct bpfx_run *run, const struct interp_prog *cur,
 					   BPFX_STACK_SIZE);
 	state_here.depth = base;
 	run->engine_state = &state_here;
+	may_goto_left[0] = BPFX_MAX_LOOPS;
 
 	DISPATCH();
 
@@ -1111,6 +1117,8 @@ op_JA:
 	JUMP_IF(1);
 op_JA32:
 	JUMP_IF(1);
+op_MAY_GOTO:
+	JUMP_IF(--may_goto_left[depth] < 0);
 op_JEQ_K: JUMP_IF(DST == IMM);
 op_JEQ_X: JUMP_IF(DST == SRC);
 op_JGT_K: JUMP_IF(DST > IMM);
@@ -1195,6 +1203,7 @@ op_TAIL_CALL: {
 	cur = target->interp;
 	pc = cur->insns;
 	boundary = depth; /* the target is its own exception boundary */
+	may_goto_left[depth] = BPFX_MAX_LOOPS;
 	DISPATCH();
 }
 op_CALL_LOCAL:
@@ -1211,6 +1220,7 @@ op_CALL_LOCAL:
 	memcpy(frames[depth].saved, &reg[6], 5 * sizeof(u64));
 	depth++;
 	state_here.depth = base + depth;
+	may_goto_left[depth] = BPFX_MAX_LOOPS;
 	reg[10] -= BPFX_STACK_SIZE;
 	pc += 1 + pc->off;
 	DISPATCH();
@@ -1357,6 +1367,7 @@ throw: {
 	reg[10] = boundary_fp;
 	if (cur->prog->exception_cb_insn) {
 		reg[1] = cookie;
+		may_goto_left[depth] = BPFX_MAX_LOOPS;
 		pc = cur->insns + cur->prog->exception_cb_insn;
 		DISPATCH();
 	}

@@ -46,7 +46,7 @@ enum op_form {
 	F_R,      /* neg %r0, le16 %r0, callx %r1 */
 	F_RI,     /* add %r0, 1 */
 	F_RR,     /* add %r0, %r1 */
-	F_J,      /* ja +1 (target in off) */
+	F_J,      /* ja +1, may_goto +1 (target in off) */
 	F_JI,     /* gotol +1 (target in imm) */
 	F_RIJ,    /* jeq %r0, 1, +1 */
 	F_RRJ,    /* jeq %r0, %r1, +1 */
@@ -77,7 +77,7 @@ static enum op_form op_form(const struct isa_op_desc *d)
 			return F_CALL;
 		if (opc == (BPF_JMP | BPF_CALL | BPF_X))
 			return F_R;
-		if (opc == (BPF_JMP | BPF_JA))
+		if (opc == (BPF_JMP | BPF_JA) || opc == (BPF_JMP | BPF_JCOND))
 			return F_J;
 		if (opc == (BPF_JMP32 | BPF_JA))
 			return F_JI;

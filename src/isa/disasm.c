@@ -99,6 +99,7 @@ int isa_disasm(const struct bpf_insn *insns, size_t idx, size_t cnt,
 			snprintf(buf, buf_sz, "%s %%r%d", name, dst);
 			return 1;
 		case BPFX_OP_JA:
+		case BPFX_OP_MAY_GOTO:
 			snprintf(buf, buf_sz, "%s %+d", name, insn->off);
 			return 1;
 		case BPFX_OP_JA32:
@@ -310,6 +311,9 @@ int isa_disasm_kernel(const struct bpf_insn *insns, size_t idx, size_t cnt,
 		return 1;
 	case BPFX_OP_JA:
 		snprintf(buf, sz, "goto pc%+d", in->off);
+		return 1;
+	case BPFX_OP_MAY_GOTO:
+		snprintf(buf, sz, "may_goto pc%+d", in->off);
 		return 1;
 	case BPFX_OP_JA32:
 		snprintf(buf, sz, "gotol pc%+d", in->imm);

@@ -105,6 +105,7 @@
 #define BPFX_JMP_OPS(X)                                                        \
 	X(JA, 0x05, SEL_NONE, 0, "ja", U_OFF)                                  \
 	X(JA32, 0x06, SEL_NONE, 0, "gotol", U_IMM)                             \
+	X(MAY_GOTO, 0xe5, SEL_SRC, 0, "may_goto", U_OFF)                       \
 	X(JEQ_K, 0x15, SEL_NONE, 0, "jeq", U_DST | U_IMM | U_OFF)              \
 	X(JEQ_X, 0x1d, SEL_NONE, 0, "jeq", U_DST | U_SRC | U_OFF)              \
 	X(JGT_K, 0x25, SEL_NONE, 0, "jgt", U_DST | U_IMM | U_OFF)              \

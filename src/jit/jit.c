@@ -115,6 +115,9 @@ static void mark_func_flags(struct jit_ctx *ctx)
 		case BPFX_OP_CALL_LOCAL:
 			*f |= FUNC_USES_WINDOWS | FUNC_CALLS_LOCAL;
 			break;
+		case BPFX_OP_MAY_GOTO:
+			*f |= FUNC_MAY_GOTO;
+			break;
 		default:
 			if (ctx->decoded[i].kind != RESOLVED_SECOND_SLOT &&
 			    access_checked(ctx, i)) {

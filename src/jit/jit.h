@@ -107,6 +107,7 @@ struct jit_state {
 #define JIT_FRAME_SAVED -152  /* rbx, r12, r13, r14, r15 from -120 down */
 #define JIT_FRAME_ALT -232    /* the alternate struct jit_window */
 #define JIT_FRAME_FP -240     /* BPF r10 of a boundary frame, for a throw */
+#define JIT_FRAME_MAY_GOTO -248 /* may_goto budget left in this frame */
 #define JIT_FRAME_SIZE 256    /* rsp = rbp - 256, 16-byte aligned */
 
 /* Kinds of fault a generated stub reports through jit_fault(). */
@@ -194,6 +195,7 @@ struct jit_ctx {
 			       * frame's windows are copied from its caller's */
 #define FUNC_CALLS_LOCAL 0x4
 #define FUNC_CHECKED_WRITE 0x10 /* has a checked store or atomic */
+#define FUNC_MAY_GOTO 0x20   /* has may_goto: its entries set the budget */
 #define FUNC_MAY_THROW 0x8   /* may call bpf_throw, transitively: called
 			      * and left without call and ret (x86_64) */
 

@@ -104,7 +104,7 @@ static void widen_imprecise(struct vreg *cur, const struct vreg *prev)
 		reg_mark_unknown(cur);
 }
 
-static void widen_state(struct vstate *q, const struct vstate *prev)
+void widen_imprecise_scalars(struct vstate *q, const struct vstate *prev)
 {
 	for (int f = 0; f <= q->curframe; f++) {
 		struct vframe *qf = q->frame[f];
@@ -120,9 +120,10 @@ static void widen_state(struct vstate *q, const struct vstate *prev)
 	}
 }
 
-/* The checkpoint the previous iteration left at the next() call IDX on
- * this path (not the one this visit just made), with the same frames. */
-static const struct vstate *prev_iteration(const struct vstate *cur, int idx)
+/* The checkpoint the previous iteration left at the loop instruction IDX
+ * (a next() call, a may_goto) on this path (not the one this visit just
+ * made), with the same frames. */
+const struct vstate *loop_prev_checkpoint(const struct vstate *cur, int idx)
 {
 	const struct vstate *st = cur->parent;
 
@@ -145,7 +146,7 @@ static int iter_next(struct venv *env, int idx, int frameno, int spi)
 	struct vreg *r0 = &cur_regs(env)[0];
 
 	if (slot->iter_state == ITER_ACTIVE) {
-		const struct vstate *prev = prev_iteration(env->cur, idx);
+		const struct vstate *prev = loop_prev_checkpoint(env->cur, idx);
 		struct vstate *q = state_dup(env->cur);
 		struct vslot *qs;
 		struct vreg *q0;
@@ -156,7 +157,7 @@ static int iter_next(struct venv *env, int idx, int frameno, int spi)
 		qs = &q->frame[frameno]->slots[spi];
 		qs->iter_depth++;
 		if (prev)
-			widen_state(q, prev);
+			widen_imprecise_scalars(q, prev);
 		q0 = &q->frame[q->curframe]->regs[0];
 		memset(q0, 0, sizeof(*q0));
 		q0->type = PTR_TO_MEM;

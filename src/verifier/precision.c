@@ -188,7 +188,7 @@ static void bt_insn(struct venv *env, struct backtrack *bt,
 				bt->give_up = true;
 			return;
 		}
-		if (op == BPF_EXIT || op == BPF_JA)
+		if (op == BPF_EXIT || op == BPF_JA || op == BPF_JCOND)
 			return;
 		if (e->flags & HIST_LINK_FAR) {
 			if (!bt_empty(bt))

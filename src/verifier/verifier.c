@@ -20,7 +20,8 @@
  * still being explored that equals the new one exactly means the loop
  * made no progress: "infinite loop detected at insn N". Bounded loops are
  * simply explored, up to the kernel's limit of 1,000,000 processed
- * instructions.
+ * instructions; loops on an iterator (iter.c) or left by may_goto
+ * (may_goto.c) converge once a pass is covered by an earlier one.
  *
  * Subprograms: static ones are verified in their caller's context (a new
  * frame); global ones are verified alone from their BTF signature and
@@ -393,7 +394,7 @@ static void scratch_insn(struct venv *env, const struct bpf_insn *in,
 			m = 0x3f;
 		else if (op == BPF_EXIT)
 			m = 1;
-		else if (op != BPF_JA)
+		else if (op != BPF_JA && op != BPF_JCOND)
 			m = 1u << in->dst_reg | (x ? 1u << in->src_reg : 0);
 		break;
 	}
@@ -665,7 +666,8 @@ static void insn_use_def(struct venv *env, int i, u16 *use, u16 *def)
 			*def = 0x3f;
 		} else if (BPF_OP(in->code) == BPF_EXIT) {
 			*use = 1;
-		} else if (BPF_OP(in->code) != BPF_JA) {
+		} else if (BPF_OP(in->code) != BPF_JA &&
+			   BPF_OP(in->code) != BPF_JCOND) {
 			*use = d | (BPF_SRC(in->code) == BPF_X ? s : 0);
 		}
 		break;
@@ -979,8 +981,9 @@ static int is_state_visited(struct venv *env, int insn)
 			      (fr->is_callback &&
 			       (u32)insn == env->sub[fr->subprog].start);
 	bool iter_next = is_iter_next_insn(env, insn);
+	bool may_goto = is_may_goto_insn(&env->insns[insn]);
 	bool force = is_callback_call(&env->insns[insn]) || callback_entry ||
-		     iter_next;
+		     iter_next || may_goto;
 	bool add = force;
 	u32 states_cnt = 0;
 	int err;
@@ -1005,8 +1008,15 @@ static int is_state_visited(struct venv *env, int insn)
 			if (callback_entry &&
 			    states_equal(env, e->st, cur, insn, RANGE_WITHIN))
 				goto hit;
+			/* a later pass of a may_goto loop that an earlier
+			 * one covers: the loop has converged */
+			if (may_goto &&
+			    e->st->may_goto_depth != cur->may_goto_depth &&
+			    states_equal(env, e->st, cur, insn, RANGE_WITHIN))
+				goto hit;
 			if (states_equal(env, e->st, cur, insn, EXACT) &&
-			    !iter_depths_differ(e->st, cur)) {
+			    !iter_depths_differ(e->st, cur) &&
+			    e->st->may_goto_depth == cur->may_goto_depth) {
 				log_source_line(env, insn);
 				vlog(env, "cur state: ");
 				log_state(env, cur);
@@ -1017,14 +1027,19 @@ static int is_state_visited(struct venv *env, int insn)
 					    "infinite loop detected at insn %d",
 					    insn);
 			}
-			if (env->jmps_processed - env->prev_jmps_processed < 20 &&
+			/* in a loop: not too often, but at every may_goto
+			 * (a forced checkpoint, as the kernel's) */
+			if (!may_goto &&
+			    env->jmps_processed - env->prev_jmps_processed < 20 &&
 			    env->insn_processed - env->prev_insn_processed < 100)
 				add = false;
 			goto miss;
 		}
 		if (states_equal(env, e->st, cur, insn,
-				 state_in_iter_body(e->st) ? RANGE_WITHIN
-							   : NOT_EXACT))
+				 state_in_iter_body(e->st) ||
+						 e->st->may_goto_depth
+					 ? RANGE_WITHIN
+					 : NOT_EXACT))
 			goto hit;
 miss:
 		if (add)
@@ -2767,6 +2782,8 @@ static int do_insn(struct venv *env, int idx, int *next)
 			err = check_exit(env, idx, next);
 			return err;
 		}
+		if (op == BPF_JCOND)
+			return check_may_goto(env, insn, idx, next);
 		if (op == BPF_CALL) {
 			if (cls == BPF_JMP32 || BPF_SRC(insn->code) == BPF_X)
 				return verr(env, -EINVAL, "BPF_CALL uses reserved fields");
@@ -3065,6 +3082,21 @@ static int find_subprogs(struct venv *env)
 	return 0;
 }
 
+/* The bytes the kernel's fixup adds to the frame of a function with
+ * may_goto in it, after the stack checks, for the hidden budget slot: two
+ * slots (count and start time) on x86-64, whose JIT has the timed form;
+ * the log's "stack depth" of an accepted program shows them (a rejected
+ * one gets no fixups). bpfx keeps the budget outside the
+ * BPF stack (interp.c, the JIT's frame). */
+static u32 may_goto_stack_extra(const struct venv *env, int sub)
+{
+	for (u32 i = env->sub[sub].start; i < env->sub[sub].end && i < env->cnt;
+	     i++)
+		if (is_may_goto_insn(&env->insns[i]))
+			return 16;
+	return 0;
+}
+
 static void mark_prune_points(struct venv *env)
 {
 	for (size_t i = 0; i < env->cnt; i++) {
@@ -3086,6 +3118,9 @@ static void mark_prune_points(struct venv *env)
 		}
 		if (BPF_OP(in->code) == BPF_EXIT)
 			continue;
+		/* may_goto: a checkpoint at every pass (is_state_visited) */
+		if (BPF_OP(in->code) == BPF_JCOND)
+			env->prune_point[i] = 1;
 		int t = jmp_target(in, i);
 		if (t >= 0 && (size_t)t < env->cnt)
 			env->prune_point[t] = 1;
@@ -3338,7 +3373,9 @@ out:
 	if (env.log_level) {
 		vlog(&env, "stack depth ");
 		for (int s = 0; s < env.sub_cnt; s++)
-			vlog(&env, "%s%u", s ? "+" : "", env.sub[s].stack_depth);
+			vlog(&env, "%s%u", s ? "+" : "",
+			     env.sub[s].stack_depth +
+				     (ret ? 0 : may_goto_stack_extra(&env, s)));
 		vlog(&env, "\n");
 	}
 	if (env.log_level)

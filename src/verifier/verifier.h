@@ -216,6 +216,9 @@ struct vstate {
 	 * env->hist[hist_start, hist_end); the current state's end is
 	 * env->hist_cnt */
 	u32 hist_start, hist_end;
+	/* may_goto jumps not taken on this path: each one a loop iteration
+	 * that the run-time budget may end (may_goto.c) */
+	u32 may_goto_depth;
 };
 
 /* One executed instruction of the current path, for backtracking. */
@@ -357,6 +360,12 @@ bool iter_next_active(const struct venv *env, const struct vstate *st,
 		      int insn);
 bool state_in_iter_body(const struct vstate *st);
 bool iter_depths_differ(const struct vstate *old, const struct vstate *cur);
+const struct vstate *loop_prev_checkpoint(const struct vstate *cur, int idx);
+void widen_imprecise_scalars(struct vstate *q, const struct vstate *prev);
+/* may_goto.c */
+bool is_may_goto_insn(const struct bpf_insn *insn);
+int check_may_goto(struct venv *env, const struct bpf_insn *insn, int idx,
+		   int *next);
 /* graph.c */
 #define CALLBACK_RBTREE_LESS (-1) /* vframe.callback_helper of less() */
 bool is_graph_kfunc(const char *name);

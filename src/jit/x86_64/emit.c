@@ -79,7 +79,7 @@ static const u8 reg_map[11] = {
 /* condition codes (the low nibble of Jcc) */
 enum {
 	CC_B = 0x2, CC_AE = 0x3, CC_E = 0x4, CC_NE = 0x5, CC_BE = 0x6,
-	CC_A = 0x7, CC_L = 0xc, CC_GE = 0xd, CC_LE = 0xe, CC_G = 0xf,
+	CC_A = 0x7, CC_S = 0x8, CC_L = 0xc, CC_GE = 0xd, CC_LE = 0xe, CC_G = 0xf,
 };
 
 /* ALU operations of the 0x01-0x39 family, and their /digit in 0x81. */
@@ -611,6 +611,19 @@ static void emit_budget(struct jit_emit *e, size_t stub)
 	emit_modrm_mem(e, 5, RDI, (s32)offsetof(struct bpfx_run, branch_budget));
 	emit1(e, 1);
 	emit_jcc(e, CC_E, stub);
+}
+
+/* a function's entry with may_goto in it, as the kernel's fixup stores
+ * BPF_MAX_LOOPS in a hidden stack slot: mov qword [rbp-248], 8M */
+static void emit_may_goto_init(struct jit_ctx *ctx, size_t func)
+{
+	struct jit_emit *e = &ctx->e;
+	if (!(ctx->func_flags[func] & FUNC_MAY_GOTO))
+		return;
+	emit_rex(e, true, 0, RBP, false);
+	emit1(e, 0xc7);
+	emit_modrm_mem(e, 0, RBP, JIT_FRAME_MAY_GOTO);
+	emit4(e, BPFX_MAX_LOOPS);
 }
 
 /* mov rdi, [rbp-8]; cmp dword [rdi + err], 0; jne error_exit */
@@ -1280,6 +1293,15 @@ static void emit_insn(struct insn_ctx *ic)
 		emit_branch(ic, -1, ic->i + 1 + insn->off); break;
 	case BPFX_OP_JA32:
 		emit_branch(ic, -1, ic->i + 1 + imm); break;
+	case BPFX_OP_MAY_GOTO:
+		/* sub qword [rbp-248], 1; js target: the jump once the
+		 * frame's budget is spent (and on every later visit) */
+		emit_rex(e, true, 0, RBP, false);
+		emit1(e, 0x83);
+		emit_modrm_mem(e, ALU_SUB, RBP, JIT_FRAME_MAY_GOTO);
+		emit1(e, 1);
+		emit_branch(ic, CC_S, ic->i + 1 + insn->off);
+		break;
 	case BPFX_OP_EXIT:
 		if (returns_by_jump(ic->ctx, ic->i))
 			emit_epilogue_jump(e);
@@ -1538,6 +1560,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_mov_ri(e, false, RAX, 0);
 	for (int k = 0; k < 4; k++)
 		emit_mov_ri(e, false, bpf_callee[k], 0);
+	emit_may_goto_init(ctx, 0);
 
 	for (size_t i = 0; i < ctx->cnt && !e->err; i++) {
 		const struct resolved_insn *d = &ctx->decoded[i];
@@ -1548,6 +1571,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 			if (ctx->func_flags[i] & FUNC_USES_WINDOWS)
 				emit_window_inherit(e);
 			emit_alu_ri(e, ALU_SUB, true, FP, BPFX_STACK_SIZE);
+			emit_may_goto_init(ctx, i);
 		}
 		place(e, L_INSN(i));
 		if (jp->insn_off && e->buf)
@@ -1574,6 +1598,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_st64(e, RBP, JIT_FRAME_BOUNDARY, RBP);
 	emit_st64(e, RBP, JIT_FRAME_FP, FP);
 	emit_boundary_magic(ctx);
+	emit_may_goto_init(ctx, 0);
 	emit_jmp(e, L_INSN(0));
 
 	if (ctx->func0_called) {
@@ -1583,6 +1608,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 		if (ctx->func_flags[0] & FUNC_USES_WINDOWS)
 			emit_window_inherit(e);
 		emit_alu_ri(e, ALU_SUB, true, FP, BPFX_STACK_SIZE);
+		emit_may_goto_init(ctx, 0);
 		emit_jmp(e, L_INSN(0));
 	}
 
@@ -1683,6 +1709,7 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	emit_ld64(e, RSI, RDI, (s32)offsetof(struct bpfx_run, cookie));
 	u32 cb = ctx->prog->exception_cb_insn;
 	if (cb && cb < ctx->cnt) {
+		emit_may_goto_init(ctx, cb);
 		emit_jmp(e, L_INSN(cb));
 	} else {
 		emit_mov_rr(e, true, RAX, RSI);
