@@ -486,13 +486,16 @@ enum graph_field_kind {
 	GF_RB_ROOT,
 	GF_RB_NODE,
 	GF_REFCOUNT,
+	GF_KPTR, /* struct foo __kptr *: a referenced pointer to an object
+		  * from bpf_obj_new (kptr.c), 8 bytes */
 };
 #define GRAPH_MAX_FIELDS 11 /* the kernel's BTF_FIELDS_MAX */
 struct graph_rec;
 struct graph_field {
 	u8 kind;
 	u32 off, size;
-	/* GF_LIST_HEAD, GF_RB_ROOT: what the root holds */
+	/* GF_LIST_HEAD, GF_RB_ROOT: what the root holds; GF_KPTR: the
+	 * struct it points to (node_off unused) */
 	u32 value_type_id; /* in the program's BTF */
 	u32 node_off;      /* its node's offset in that struct */
 	const struct graph_rec *value_rec;
@@ -504,6 +507,7 @@ struct graph_rec {
 	int spin_lock_off; /* -1: none */
 	int refcount_off;  /* -1: none */
 	int node_cnt;      /* list and rbtree nodes */
+	int kptr_cnt;      /* GF_KPTR fields */
 	struct graph_field f[GRAPH_MAX_FIELDS];
 };
 /* The kernel's name of a field kind ("bpf_list_head"). */
@@ -528,6 +532,12 @@ BPFX_HIDDEN void graph_map_free(struct bpfx_map *map);
 /* Empties the lists and trees of the REC-typed memory at BASE, dropping
  * what they hold. */
 BPFX_HIDDEN void graph_drain_fields(const struct graph_rec *rec, void *base);
+/* Empties every special field of a map value (lists, trees, kptrs) that
+ * leaves the map: a deleted, replaced or evicted hash element. */
+BPFX_HIDDEN void graph_map_clear_value(struct bpfx_map *map, void *value);
+/* bpf_kptr_xchg (helper 194), src/runtime/objects.c */
+BPFX_HIDDEN u64 helper_kptr_xchg(struct bpfx_run *run, u64 dst, u64 ptr,
+				 u64 r3, u64 r4, u64 r5);
 /* The graph kfuncs for kfuncs[]. */
 #define GRAPH_KFUNC(name)                                                      \
 	BPFX_HIDDEN u64 kfunc_##name(struct bpfx_run *run, u64 r1, u64 r2,     \
@@ -575,6 +585,10 @@ BPFX_HIDDEN int object_own(struct bpfx_run *run, struct obj_hdr *obj);
 BPFX_HIDDEN bool object_disown(struct bpfx_run *run, struct obj_hdr *obj);
 /* Drops one reference: the last frees the object and what it holds. */
 BPFX_HIDDEN void object_put(struct obj_hdr *obj);
+/* How many objects from bpf_obj_new are alive (process-wide). */
+BPFX_HIDDEN size_t objects_live(void);
+/* Empties the kptr field at P (8 bytes) and drops the reference it held. */
+BPFX_HIDDEN void kptr_drop_field(void *p);
 
 /* LD_ABS / LD_IND: SIZE (1, 2 or 4) bytes at K, the offset as the kernel
  * takes it (an int): from skb->data when K >= 0; from the network header
