@@ -366,6 +366,9 @@ struct bpfx_run {
 	/* the owning references to objects it holds (objects.c) */
 	struct obj_hdr **objects;
 	u32 object_cnt, object_cap;
+	/* objects whose last reference went during the run: their memory
+	 * stays readable until it ends, as RCU keeps the kernel's */
+	struct obj_hdr *dead_objects;
 	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
 	u32 preempt_nest;                /* bpf_preempt_disable depth */
 	u32 irq_nest;                    /* bpf_local_irq_save depth */
@@ -465,8 +468,11 @@ BPFX_HIDDEN int ctx_finish(struct run_ctx_state *state,
 			   struct bpfx_test_run_opts *opts, u64 retval);
 BPFX_HIDDEN void ctx_free(struct run_ctx_state *state);
 /* Frees the objects a run did not drop (only a program the verifier did
- * not see can leave any), warning once per run. */
+ * not see can leave any), warning once per run, and the memory of those
+ * that died during the run. */
 BPFX_HIDDEN void objects_run_end(struct bpfx_run *run);
+/* The innermost run on this thread, or NULL (run.c). */
+BPFX_HIDDEN struct bpfx_run *run_active(void);
 /* The kfuncs of objects.c, for kfuncs[]. */
 BPFX_HIDDEN u64 kfunc_obj_new(struct bpfx_run *run, u64 type_id, u64 meta,
 			      u64 r3, u64 r4, u64 r5);
@@ -574,6 +580,8 @@ struct obj_hdr {
 	_Atomic u32 refcnt;
 	u32 link_cnt;
 	u8 *data;
+	/* freed during a run: kept until it ends (objects.c) */
+	struct obj_hdr *next_dead;
 	struct graph_link links[];
 };
 /* The live object whose memory holds [addr, addr + size), or NULL. */
@@ -687,7 +695,7 @@ static inline void run_settle(struct bpfx_run *run)
 {
 	if (run->held_lock || run->reserved_cnt)
 		helper_run_end(run);
-	if (run->object_cnt)
+	if (run->object_cnt || run->dead_objects)
 		objects_run_end(run);
 }
 /* ---- timers: src/runtime/timer.c ----

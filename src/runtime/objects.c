@@ -36,6 +36,13 @@
  * owning reference, or NULL). A value that leaves its map (an array
  * element overwritten, a hash element deleted or replaced, the map
  * freed) drops what its kptrs hold, as the kernel's bpf_obj_free_fields.
+ *
+ * An object whose last reference goes during a run (bpf_obj_drop, a map
+ * element deleted by a helper) keeps its memory, readable and writable,
+ * until the run ends, as the kernel's RCU keeps it for a program that
+ * loaded a pointer to it from a kptr; no kfunc or helper takes it any
+ * more (the run holds no reference to it). Across threads there is no
+ * such grace: another thread's run may see it freed at once.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -206,6 +213,15 @@ void object_put(struct obj_hdr *obj)
 		return;
 	if (obj->rec)
 		graph_drain_fields(obj->rec, obj->data);
+	/* a program of this thread may still read it through a pointer
+	 * loaded from a kptr (MEM_RCU, valid to the end of the kernel's RCU
+	 * section): its memory goes when the run ends */
+	struct bpfx_run *run = run_active();
+	if (run) {
+		obj->next_dead = run->dead_objects;
+		run->dead_objects = obj;
+		return;
+	}
 	registry_remove(obj);
 	free(obj);
 }
@@ -337,4 +353,11 @@ void objects_run_end(struct bpfx_run *run)
 			run->prog->name, run->object_cnt);
 	while (run->object_cnt)
 		object_put(run->objects[--run->object_cnt]);
+	while (run->dead_objects) {
+		struct obj_hdr *h = run->dead_objects;
+
+		run->dead_objects = h->next_dead;
+		registry_remove(h);
+		free(h);
+	}
 }

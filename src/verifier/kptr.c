@@ -83,7 +83,10 @@ int kptr_check_map_access(struct venv *env, int insn_idx, int regno,
 {
 	const struct graph_rec *rec;
 	const struct graph_field *f = NULL;
-	const struct bpf_insn *in = &env->insns[insn_idx];
+	/* the instruction being verified: a load or store, or the call of
+	 * a helper that reads or writes the memory */
+	const struct bpf_insn *in = &env->insns[env->cur->insn];
+	bool helper = in->code == (BPF_JMP | BPF_CALL);
 	s64 lo = reg->smin + reg->off + off;
 	s64 hi = (s64)reg->umax + reg->off + off;
 	int err = map_rec(env, reg->map, &rec);
@@ -92,15 +95,18 @@ int kptr_check_map_access(struct venv *env, int insn_idx, int regno,
 		return err;
 	if (tnum_is_const(reg->var_off))
 		lo = hi = (s64)reg->var_off.value + reg->off + off;
+	/* the first field the access touches decides, as the kernel's
+	 * check_map_access(); others than kptrs are graph.c's */
 	for (int i = 0; i < rec->cnt && !f; i++) {
 		const struct graph_field *k = &rec->f[i];
 
-		if (lo < (s64)k->off + k->size && (s64)k->off < hi + size &&
-		    k->kind == GF_KPTR)
+		if (lo < (s64)k->off + k->size && (s64)k->off < hi + size)
 			f = k;
 	}
-	if (!f)
+	if (!f || f->kind != GF_KPTR)
 		return 0;
+	if (helper)
+		return verr(env, -EACCES, "kptr cannot be accessed indirectly by helper");
 	if (!tnum_is_const(reg->var_off))
 		return verr(env, -EACCES, "kptr access cannot have variable offset");
 	if (lo != f->off)
@@ -137,6 +143,7 @@ int kptr_check_map_access(struct venv *env, int insn_idx, int regno,
 			dst->flags |= VREG_UNTRUSTED;
 	}
 	(void)regno;
+	(void)insn_idx;
 	return 1;
 }
 

@@ -394,3 +394,32 @@ long read_node_after_unlock(void *ctx)
 	bpf_rcu_read_unlock();
 	return n->key;
 }
+
+/* a pointer loaded from a kptr stays readable to the end of the run
+ * after its object is dropped (the kernel's RCU keeps the memory) */
+// TEST prog=read_after_drop data=0011223344556677889900aa08060001 retval=3
+SEC("tc")
+long read_after_drop(void *ctx)
+{
+	struct map_value *v;
+	struct plain *p, *q;
+	int key = 0;
+
+	v = bpf_map_lookup_elem(&some_nodes, &key);
+	if (!v)
+		return 1;
+	q = bpf_obj_new(typeof(*q));
+	if (!q)
+		return 2;
+	q->a = 3;
+	q = bpf_kptr_xchg(&v->plain, q);
+	if (q)
+		bpf_obj_drop(q);
+	p = v->plain;
+	if (!p)
+		return 4;
+	q = bpf_kptr_xchg(&v->plain, NULL);
+	if (q)
+		bpf_obj_drop(q);
+	return p->a;
+}

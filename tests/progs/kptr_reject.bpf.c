@@ -52,6 +52,19 @@ struct {
 	__uint(max_entries, 2);
 } some_nodes SEC(".maps");
 
+struct locked_value {
+	struct bpf_spin_lock lock;
+	int pad;
+	struct plain __kptr *plain;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, int);
+	__type(value, struct locked_value);
+	__uint(max_entries, 2);
+} locked SEC(".maps");
+
 static struct map_value *value0(void)
 {
 	int idx = 0;
@@ -357,5 +370,53 @@ int sleepable_write(void *ctx)
 	if (!n)
 		return 0;
 	n->key = 1;
+	return 0;
+}
+
+/* helpers may not read or write a kptr ... */
+// TEST prog=helper_writes_kptr data=0011223344556677889900aa08060001 error=kptr__cannot__be__accessed__indirectly__by__helper
+SEC("tc")
+long helper_writes_kptr(struct __sk_buff *skb)
+{
+	struct map_value *v = value0();
+
+	if (!v)
+		return 1;
+	bpf_skb_load_bytes(skb, 0, &v->node, 8);
+	return 0;
+}
+
+/* ... and the first special field the access meets names the error */
+// TEST prog=helper_reads_value data=0011223344556677889900aa08060001 error=bpf_spin_lock__cannot__be__accessed__directly__by__load/store
+SEC("tc")
+long helper_reads_value(void *ctx)
+{
+	struct locked_value *v;
+	int k = 0, k1 = 1;
+
+	v = bpf_map_lookup_elem(&locked, &k);
+	if (!v)
+		return 1;
+	bpf_map_update_elem(&locked, &k1, v, 0);
+	return 0;
+}
+
+/* no helper call under a bpf_spin_lock, bpf_kptr_xchg included */
+// TEST prog=xchg_under_lock data=0011223344556677889900aa08060001 error=function__calls__are__not__allowed__while__holding__a__lock
+SEC("tc")
+long xchg_under_lock(void *ctx)
+{
+	struct locked_value *v;
+	struct plain *p;
+	int k = 0;
+
+	v = bpf_map_lookup_elem(&locked, &k);
+	if (!v)
+		return 1;
+	bpf_spin_lock(&v->lock);
+	p = bpf_kptr_xchg(&v->plain, NULL);
+	bpf_spin_unlock(&v->lock);
+	if (p)
+		bpf_obj_drop(p);
 	return 0;
 }
