@@ -1166,8 +1166,9 @@ int graph_map_init(struct bpfx_map *map)
 		return -EOPNOTSUPP;
 	}
 	if (map->graph_rec && map->graph_rec->kptr_cnt &&
-	    map->type != BPF_MAP_TYPE_ARRAY && map->type != BPF_MAP_TYPE_HASH) {
-		pr_warn("maps: map %s: kptr fields are supported in array and hash maps and global data only, not in %s maps",
+	    map->type != BPF_MAP_TYPE_ARRAY && map->type != BPF_MAP_TYPE_HASH &&
+	    map->type != BPF_MAP_TYPE_LRU_HASH) {
+		pr_warn("maps: map %s: kptr fields are supported in array, hash and LRU hash maps and global data only, not in %s maps",
 			map->name ? map->name : "?", map_type_name(map->type));
 		return -EOPNOTSUPP;
 	}

@@ -508,6 +508,8 @@ static int htab_update_elem(struct bpfx_map *map, const void *key,
 		idx = htab_lru_evict(h, b, map->max_entries);
 		if (idx)
 			old_timer = timer_detach(map, htab_value(h, idx, 0));
+		if (idx && !h->percpu) /* and what its kptrs hold */
+			graph_map_clear_value(map, htab_value(h, idx, 0));
 	}
 	if (idx) {
 		e = htab_elem(h, idx);

@@ -59,6 +59,13 @@ struct {
 	__uint(max_entries, 4);
 } hash_nodes SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__type(key, int);
+	__type(value, struct map_value);
+	__uint(max_entries, 4);
+} lru_nodes SEC(".maps");
+
 static int create_and_stash(int idx, int val)
 {
 	struct map_value *mapval;
@@ -422,4 +429,33 @@ long read_after_drop(void *ctx)
 	if (q)
 		bpf_obj_drop(q);
 	return p->a;
+}
+
+/* an LRU hash evicts elements with their objects; each new element
+ * starts with an empty kptr */
+// TEST prog=lru_stash data=0011223344556677889900aa08060001 retval=0
+SEC("tc")
+long lru_stash(void *ctx)
+{
+	struct map_value zero = {}, *v;
+	struct plain *p;
+
+#pragma clang loop unroll(full)
+	for (int i = 0; i < 8; i++) {
+		int key = i;
+
+		bpf_map_update_elem(&lru_nodes, &key, &zero, BPF_ANY);
+		v = bpf_map_lookup_elem(&lru_nodes, &key);
+		if (!v)
+			continue;
+		p = bpf_obj_new(typeof(*p));
+		if (!p)
+			return 1;
+		p = bpf_kptr_xchg(&v->plain, p);
+		if (p) {
+			bpf_obj_drop(p);
+			return 2;
+		}
+	}
+	return 0;
 }

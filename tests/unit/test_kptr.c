@@ -128,6 +128,20 @@ static void freed_by_user_updates(void)
 	CHECK_EQ(objects_live(), 0);
 }
 
+/* An LRU hash drops the objects of the elements it evicts. */
+static void freed_by_eviction(void)
+{
+	struct bpfx_object *obj = open_loaded();
+
+	CHECK(obj);
+	if (!obj)
+		return;
+	CHECK_EQ(run(obj, "lru_stash"), 0);
+	CHECK(objects_live() >= 1 && objects_live() <= 4); /* 4 entries */
+	bpfx_object__close(obj);
+	CHECK_EQ(objects_live(), 0);
+}
+
 static void on_each_engine(void (*fn)(void))
 {
 	engine = BPFX_ENGINE_INTERP;
@@ -137,6 +151,7 @@ static void on_each_engine(void (*fn)(void))
 }
 
 static void test_freed_with_maps(void) { on_each_engine(freed_with_maps); }
+static void test_freed_by_eviction(void) { on_each_engine(freed_by_eviction); }
 static void test_freed_by_user_updates(void)
 {
 	on_each_engine(freed_by_user_updates);
@@ -146,6 +161,7 @@ int main(void)
 {
 	static const struct test_case tests[] = {
 		TEST(test_freed_with_maps), TEST(test_freed_by_user_updates),
+		TEST(test_freed_by_eviction),
 	};
 	int ret;
 
