@@ -459,3 +459,104 @@ long lru_stash(void *ctx)
 	}
 	return 0;
 }
+
+/* local_kptr_stash.c's later cases: a stashed object with a tree of its
+ * own (freed with the map, tree and all), and bpf_refcount_acquire on a
+ * stashed refcounted object read in place */
+struct rnode {
+	long data;
+	struct bpf_rb_node rb_node;
+	struct bpf_refcount refcount;
+};
+
+struct local_with_root {
+	long key;
+	struct bpf_spin_lock l;
+	struct bpf_rb_root r __contains(node_data, node);
+};
+
+struct stash {
+	struct bpf_spin_lock l;
+	struct rnode __kptr *stashed;
+	struct local_with_root __kptr *local_root;
+};
+
+struct rnode *btf_rnode;
+struct local_with_root *btf_local_with_root;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__type(key, int);
+	__type(value, struct stash);
+	__uint(max_entries, 2);
+} stashes SEC(".maps");
+
+static bool node_less(struct bpf_rb_node *a, const struct bpf_rb_node *b)
+{
+	struct node_data *na = container_of(a, struct node_data, node);
+	struct node_data *nb = container_of(b, struct node_data, node);
+
+	return na->key < nb->key;
+}
+
+// TEST prog=stash_local_with_root data=0011223344556677889900aa08060001 retval=0
+SEC("tc")
+long stash_local_with_root(void *ctx)
+{
+	struct local_with_root *res;
+	struct node_data *n;
+	struct stash *s;
+	int idx = 0;
+
+	s = bpf_map_lookup_elem(&stashes, &idx);
+	if (!s)
+		return 1;
+	res = bpf_obj_new(typeof(*res));
+	if (!res)
+		return 2;
+	res->key = 41;
+	n = bpf_obj_new(typeof(*n));
+	if (!n) {
+		bpf_obj_drop(res);
+		return 3;
+	}
+	bpf_spin_lock(&res->l);
+	bpf_rbtree_add(&res->r, &n->node, node_less);
+	bpf_spin_unlock(&res->l);
+	res = bpf_kptr_xchg(&s->local_root, res);
+	if (res) {
+		bpf_obj_drop(res);
+		return 4;
+	}
+	return 0;
+}
+
+// TEST prog=refcount_acquire_stashed data=0011223344556677889900aa08060001 retval=42
+SEC("tc")
+long refcount_acquire_stashed(void *ctx)
+{
+	struct rnode *p;
+	struct stash *s;
+	int ret = 0;
+
+	s = bpf_map_lookup_elem(&stashes, &ret);
+	if (!s)
+		return 1;
+	p = bpf_obj_new(typeof(*p));
+	if (!p)
+		return 2;
+	p->data = 42;
+	p = bpf_kptr_xchg(&s->stashed, p);
+	if (p) {
+		bpf_obj_drop(p);
+		return 3;
+	}
+	if (!s->stashed)
+		return 4;
+	p = bpf_refcount_acquire(s->stashed);
+	if (!p)
+		return 5;
+	ret = s->stashed ? s->stashed->data : -1;
+	bpf_obj_drop(p);
+	return ret;
+}

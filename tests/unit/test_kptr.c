@@ -85,6 +85,12 @@ static void freed_with_maps(void)
 	CHECK_EQ(objects_live(), 4);
 	CHECK_EQ(run(obj, "object_kptr"), 6); /* holder and all dropped */
 	CHECK_EQ(objects_live(), 4);
+	/* a stashed object with a node in its own tree */
+	CHECK_EQ(run(obj, "stash_local_with_root"), 0);
+	CHECK_EQ(objects_live(), 6);
+	/* one more reference to a stashed object, dropped in the run */
+	CHECK_EQ(run(obj, "refcount_acquire_stashed"), 42);
+	CHECK_EQ(objects_live(), 7);
 	bpfx_object__close(obj);
 	CHECK_EQ(objects_live(), 0);
 }
