@@ -376,6 +376,9 @@ struct bpfx_run {
 	/* the owning references to objects it holds (objects.c) */
 	struct obj_hdr **objects;
 	u32 object_cnt, object_cap;
+	/* objects whose last reference went during the run: their memory
+	 * stays readable until it ends, as RCU keeps the kernel's */
+	struct obj_hdr *dead_objects;
 	u32 rcu_nest;                    /* bpf_rcu_read_lock depth */
 	u32 preempt_nest;                /* bpf_preempt_disable depth */
 	u32 irq_nest;                    /* bpf_local_irq_save depth */
@@ -475,8 +478,11 @@ BPFX_HIDDEN int ctx_finish(struct run_ctx_state *state,
 			   struct bpfx_test_run_opts *opts, u64 retval);
 BPFX_HIDDEN void ctx_free(struct run_ctx_state *state);
 /* Frees the objects a run did not drop (only a program the verifier did
- * not see can leave any), warning once per run. */
+ * not see can leave any), warning once per run, and the memory of those
+ * that died during the run. */
 BPFX_HIDDEN void objects_run_end(struct bpfx_run *run);
+/* The innermost run on this thread, or NULL (run.c). */
+BPFX_HIDDEN struct bpfx_run *run_active(void);
 /* The kfuncs of objects.c, for kfuncs[]. */
 BPFX_HIDDEN u64 kfunc_obj_new(struct bpfx_run *run, u64 type_id, u64 meta,
 			      u64 r3, u64 r4, u64 r5);
@@ -496,13 +502,16 @@ enum graph_field_kind {
 	GF_RB_ROOT,
 	GF_RB_NODE,
 	GF_REFCOUNT,
+	GF_KPTR, /* struct foo __kptr *: a referenced pointer to an object
+		  * from bpf_obj_new (kptr.c), 8 bytes */
 };
 #define GRAPH_MAX_FIELDS 11 /* the kernel's BTF_FIELDS_MAX */
 struct graph_rec;
 struct graph_field {
 	u8 kind;
 	u32 off, size;
-	/* GF_LIST_HEAD, GF_RB_ROOT: what the root holds */
+	/* GF_LIST_HEAD, GF_RB_ROOT: what the root holds; GF_KPTR: the
+	 * struct it points to (node_off unused) */
 	u32 value_type_id; /* in the program's BTF */
 	u32 node_off;      /* its node's offset in that struct */
 	const struct graph_rec *value_rec;
@@ -514,6 +523,7 @@ struct graph_rec {
 	int spin_lock_off; /* -1: none */
 	int refcount_off;  /* -1: none */
 	int node_cnt;      /* list and rbtree nodes */
+	int kptr_cnt;      /* GF_KPTR fields */
 	struct graph_field f[GRAPH_MAX_FIELDS];
 };
 /* The kernel's name of a field kind ("bpf_list_head"). */
@@ -538,6 +548,12 @@ BPFX_HIDDEN void graph_map_free(struct bpfx_map *map);
 /* Empties the lists and trees of the REC-typed memory at BASE, dropping
  * what they hold. */
 BPFX_HIDDEN void graph_drain_fields(const struct graph_rec *rec, void *base);
+/* Empties every special field of a map value (lists, trees, kptrs) that
+ * leaves the map: a deleted, replaced or evicted hash element. */
+BPFX_HIDDEN void graph_map_clear_value(struct bpfx_map *map, void *value);
+/* bpf_kptr_xchg (helper 194), src/runtime/objects.c */
+BPFX_HIDDEN u64 helper_kptr_xchg(struct bpfx_run *run, u64 dst, u64 ptr,
+				 u64 r3, u64 r4, u64 r5);
 /* The graph kfuncs for kfuncs[]. */
 #define GRAPH_KFUNC(name)                                                      \
 	BPFX_HIDDEN u64 kfunc_##name(struct bpfx_run *run, u64 r1, u64 r2,     \
@@ -574,6 +590,8 @@ struct obj_hdr {
 	_Atomic u32 refcnt;
 	u32 link_cnt;
 	u8 *data;
+	/* freed during a run: kept until it ends (objects.c) */
+	struct obj_hdr *next_dead;
 	struct graph_link links[];
 };
 /* The live object whose memory holds [addr, addr + size), or NULL. */
@@ -585,6 +603,10 @@ BPFX_HIDDEN int object_own(struct bpfx_run *run, struct obj_hdr *obj);
 BPFX_HIDDEN bool object_disown(struct bpfx_run *run, struct obj_hdr *obj);
 /* Drops one reference: the last frees the object and what it holds. */
 BPFX_HIDDEN void object_put(struct obj_hdr *obj);
+/* How many objects from bpf_obj_new are alive (process-wide). */
+BPFX_HIDDEN size_t objects_live(void);
+/* Empties the kptr field at P (8 bytes) and drops the reference it held. */
+BPFX_HIDDEN void kptr_drop_field(void *p);
 
 /* LD_ABS / LD_IND: SIZE (1, 2 or 4) bytes at K, the offset as the kernel
  * takes it (an int): from skb->data when K >= 0; from the network header
@@ -683,7 +705,7 @@ static inline void run_settle(struct bpfx_run *run)
 {
 	if (run->held_lock || run->reserved_cnt)
 		helper_run_end(run);
-	if (run->object_cnt)
+	if (run->object_cnt || run->dead_objects)
 		objects_run_end(run);
 }
 /* ---- timers: src/runtime/timer.c ----

@@ -49,6 +49,7 @@ const char *graph_field_name(int kind)
 	case GF_RB_ROOT: return "bpf_rb_root";
 	case GF_RB_NODE: return "bpf_rb_node";
 	case GF_REFCOUNT: return "bpf_refcount";
+	case GF_KPTR: return "kptr";
 	default: return "?";
 	}
 }
@@ -68,6 +69,90 @@ static int special_kind(const struct btf *btf, u32 id)
 	for (size_t i = 0; name && i < ARRAY_SIZE(kinds); i++)
 		if (!strcmp(name, graph_field_name(kinds[i])))
 			return kinds[i];
+	return 0;
+}
+
+/* A kptr field: ID is a pointer to a type tag (the kernel's
+ * btf_find_kptr). 0 when it is not; 1 with the pointed-to struct in
+ * *target for "kptr" (a referenced kptr); -EOPNOTSUPP with the tag in
+ * *tag for the kinds bpfx does not have ("kptr_untrusted", "percpu_kptr",
+ * "uptr") and -EINVAL for another tag, which the kernel refuses. */
+static int kptr_kind(const struct btf *btf, u32 id, u32 *target,
+		     const char **tag)
+{
+	const struct btf_type *t = btf__type_by_id(btf, id);
+
+	while (t && (btf_is_mod(t) && !btf_is_type_tag(t)))
+		t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_ptr(t))
+		return 0;
+	t = btf__type_by_id(btf, t->type);
+	if (!t || !btf_is_type_tag(t))
+		return 0;
+	*tag = btf__name_by_offset(btf, t->name_off);
+	if (!*tag)
+		return -EINVAL;
+	if (strcmp(*tag, "kptr"))
+		return !strcmp(*tag, "kptr_untrusted") ||
+		       !strcmp(*tag, "percpu_kptr") || !strcmp(*tag, "uptr")
+			       ? -EOPNOTSUPP : -EINVAL;
+	/* the tag's type, past modifiers, is the struct pointed to */
+	id = t->type;
+	t = btf__type_by_id(btf, id);
+	while (t && (btf_is_mod(t) || btf_is_typedef(t))) {
+		id = t->type;
+		t = btf__type_by_id(btf, id);
+	}
+	if (!t || !btf_is_struct(t))
+		return -EINVAL;
+	*target = id;
+	return 1;
+}
+
+/* Adds the kptr field at OFF whose type is ID, if it is one: 0 when it is
+ * none or added, -errno with the reason in err. */
+static int add_kptr(struct bpfx_object *obj, struct graph_rec *rec, u32 id,
+		    u32 off, const char *where, char *err, size_t err_sz)
+{
+	const struct btf *btf = obj->btf;
+	const char *tag = NULL;
+	u32 target = 0;
+	int k = kptr_kind(btf, id, &target, &tag);
+	struct graph_field *f;
+
+	if (!k)
+		return 0;
+	if (k == -EOPNOTSUPP) {
+		snprintf(err, err_sz,
+			 "%s: the %s field at offset %u: bpfx has referenced kptrs (\"kptr\") to local types only",
+			 where, tag, off);
+		return k;
+	}
+	if (k < 0) {
+		snprintf(err, err_sz,
+			 "%s: the field at offset %u: type tag \"%s\" is no kptr (\"kptr\" to a struct)",
+			 where, off, tag ? tag : "?");
+		return k;
+	}
+	if (off % 8) {
+		snprintf(err, err_sz, "%s: kptr at offset %u is not 8-byte aligned",
+			 where, off);
+		return -EINVAL;
+	}
+	if (rec->cnt == GRAPH_MAX_FIELDS) {
+		snprintf(err, err_sz, "%s: more than %d special fields", where,
+			 GRAPH_MAX_FIELDS);
+		return -E2BIG;
+	}
+	f = &rec->f[rec->cnt++];
+	memset(f, 0, sizeof(*f));
+	f->kind = GF_KPTR;
+	f->off = off;
+	f->size = 8;
+	f->value_type_id = target;
+	snprintf(f->value_name, sizeof(f->value_name), "%s",
+		 btf__name_by_offset(btf, btf__type_by_id(btf, target)->name_off));
+	rec->kptr_cnt++;
 	return 0;
 }
 
@@ -306,8 +391,23 @@ static int parse_rec(struct bpfx_object *obj, u32 id, int depth,
 			if (!v || !btf_is_var(v))
 				continue;
 			kind = special_kind(btf, v->type);
-			if (!kind)
+			if (!kind) {
+				const char *vn = btf__name_by_offset(btf, v->name_off);
+				u32 t0 = 0;
+				const char *tg;
+
+				if (!kptr_kind(btf, v->type, &t0, &tg))
+					continue;
+				if (!datasec_var_offset(obj, tn, vn, &off)) {
+					snprintf(err, err_sz, "%s: no symbol for %s",
+						 where, vn);
+					return -ENOENT;
+				}
+				if ((e = add_kptr(obj, rec, v->type, off, where,
+						  err, err_sz)))
+					return e;
 				continue;
+			}
 			/* clang leaves the offsets 0: the symbols have them,
 			 * as libbpf's btf_fixup_datasec() finds them */
 			if (!datasec_var_offset(obj, tn,
@@ -328,6 +428,10 @@ static int parse_rec(struct bpfx_object *obj, u32 id, int depth,
 		for (u16 i = 0; i < btf_vlen(t); i++, m++) {
 			int kind = special_kind(btf, m->type);
 
+			if (!kind && (e = add_kptr(obj, rec, m->type,
+						   btf_member_bit_offset(t, i) / 8,
+						   where, err, err_sz)))
+				return e;
 			if (kind && (e = add_field(obj, rec, kind,
 						   btf_member_bit_offset(t, i) / 8,
 						   id, i, depth, where, err,
@@ -1015,8 +1119,16 @@ void graph_drain_fields(const struct graph_rec *rec, void *base)
 				drain_tree(t);
 			else
 				memset(p, 0, sizeof(*t));
+		} else if (rec->f[i].kind == GF_KPTR) {
+			kptr_drop_field(p);
 		}
 	}
+}
+
+void graph_map_clear_value(struct bpfx_map *map, void *value)
+{
+	if (map->graph_rec)
+		graph_drain_fields(map->graph_rec, value);
 }
 
 static bool rec_has_roots(const struct graph_rec *rec)
@@ -1026,6 +1138,12 @@ static bool rec_has_roots(const struct graph_rec *rec)
 		    rec->f[i].kind == GF_RB_ROOT)
 			return true;
 	return false;
+}
+
+/* Whether values of REC own something to drop when they go. */
+static bool rec_owns(const struct graph_rec *rec)
+{
+	return rec_has_roots(rec) || (rec && rec->kptr_cnt);
 }
 
 int graph_map_init(struct bpfx_map *map)
@@ -1044,6 +1162,13 @@ int graph_map_init(struct bpfx_map *map)
 	}
 	if (rec_has_roots(map->graph_rec) && map->type != BPF_MAP_TYPE_ARRAY) {
 		pr_warn("maps: map %s: bpf_list_head and bpf_rb_root are supported in array maps and global data only, not in %s maps",
+			map->name ? map->name : "?", map_type_name(map->type));
+		return -EOPNOTSUPP;
+	}
+	if (map->graph_rec && map->graph_rec->kptr_cnt &&
+	    map->type != BPF_MAP_TYPE_ARRAY && map->type != BPF_MAP_TYPE_HASH &&
+	    map->type != BPF_MAP_TYPE_LRU_HASH) {
+		pr_warn("maps: map %s: kptr fields are supported in array, hash and LRU hash maps and global data only, not in %s maps",
 			map->name ? map->name : "?", map_type_name(map->type));
 		return -EOPNOTSUPP;
 	}
@@ -1077,7 +1202,7 @@ void graph_map_copy_value(struct bpfx_map *map, void *dst, const void *src)
 
 void graph_map_free(struct bpfx_map *map)
 {
-	if (!rec_has_roots(map->graph_rec) || !map->mem)
+	if (!rec_owns(map->graph_rec) || !map->mem)
 		return;
 	for (u32 i = 0; i < map->max_entries; i++)
 		graph_drain_fields(map->graph_rec,

@@ -1588,6 +1588,7 @@ static const struct helper_desc helpers[] = {
 					  helper_timer_set_callback },
 	[BPF_FUNC_timer_start] = { "bpf_timer_start", helper_timer_start },
 	[BPF_FUNC_timer_cancel] = { "bpf_timer_cancel", helper_timer_cancel },
+	[BPF_FUNC_kptr_xchg] = { "bpf_kptr_xchg", helper_kptr_xchg },
 };
 
 const struct helper_desc *helper_by_id(s32 id)

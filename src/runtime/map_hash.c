@@ -443,7 +443,10 @@ static void htab_write_value(struct bpfx_map *map, struct htab *h, u32 idx,
 
 		if (fresh)
 			memset(dst, 0, h->value_stride);
-		memcpy(dst, value, map->value_size);
+		if (map->graph_rec) /* kptrs: the old objects go */
+			graph_map_copy_value(map, dst, value);
+		else
+			memcpy(dst, value, map->value_size);
 		timer_field_clear(map, dst); /* reads as zeros, as the kernel's */
 		return;
 	}
@@ -505,6 +508,8 @@ static int htab_update_elem(struct bpfx_map *map, const void *key,
 		idx = htab_lru_evict(h, b, map->max_entries);
 		if (idx)
 			old_timer = timer_detach(map, htab_value(h, idx, 0));
+		if (idx && !h->percpu) /* and what its kptrs hold */
+			graph_map_clear_value(map, htab_value(h, idx, 0));
 	}
 	if (idx) {
 		e = htab_elem(h, idx);
@@ -626,6 +631,8 @@ static int htab_delete(struct bpfx_map *map, const void *key)
 	htab_unlink(h, b, idx, prev);
 	/* before the element can be reused: its timer goes with it */
 	struct bpfx_timer *t = timer_detach(map, htab_value(h, idx, 0));
+	if (!h->percpu) /* and what its kptrs hold */
+		graph_map_clear_value(map, htab_value(h, idx, 0));
 	map_spin_lock(&h->pool_lock);
 	if (h->lru)
 		lru_remove(h, idx);

@@ -502,7 +502,14 @@ int bpfx_map__lookup_elem(const struct bpfx_map *map, const void *key,
 		return -EPERM;
 	if (!map->ops->lookup_copy)
 		return -ENOTSUPP;
-	return map->ops->lookup_copy(m, key, value);
+	err = map->ops->lookup_copy(m, key, value);
+	/* kptrs read as NULL, as the kernel's copies for user space: the
+	 * host addresses of objects are no business of the caller */
+	for (int i = 0; !err && map->graph_rec && !map_type_is_percpu(map->type) &&
+			i < map->graph_rec->cnt; i++)
+		if (map->graph_rec->f[i].kind == GF_KPTR)
+			memset((u8 *)value + map->graph_rec->f[i].off, 0, 8);
+	return err;
 }
 
 int bpfx_map__update_elem(const struct bpfx_map *map, const void *key,

@@ -28,6 +28,21 @@
  * can end holding a reference ("Unreleased reference id=N alloc_insn=M"),
  * and bpfx's does too; whatever a run still holds when it ends (a path
  * the verifier did not see) is dropped then, with a warning.
+ *
+ * Referenced kptrs: a map value's (or global variable's) field declared
+ * `struct foo __kptr *p` holds one reference to an object, or NULL.
+ * bpf_kptr_xchg(&v->p, obj) moves the program's reference to OBJ (or
+ * NULL) into the field and gives the program the one the field held (an
+ * owning reference, or NULL). A value that leaves its map (an array
+ * element overwritten, a hash element deleted or replaced, the map
+ * freed) drops what its kptrs hold, as the kernel's bpf_obj_free_fields.
+ *
+ * An object whose last reference goes during a run (bpf_obj_drop, a map
+ * element deleted by a helper) keeps its memory, readable and writable,
+ * until the run ends, as the kernel's RCU keeps it for a program that
+ * loaded a pointer to it from a kptr; no kfunc or helper takes it any
+ * more (the run holds no reference to it). Across threads there is no
+ * such grace: another thread's run may see it freed at once.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -118,6 +133,11 @@ static void registry_remove(struct obj_hdr *hdr)
 	pthread_mutex_unlock(&registry.lock);
 }
 
+size_t objects_live(void)
+{
+	return live_objects;
+}
+
 struct obj_hdr *object_find(u64 addr, u64 size)
 {
 	struct obj_hdr *found = NULL;
@@ -193,6 +213,15 @@ void object_put(struct obj_hdr *obj)
 		return;
 	if (obj->rec)
 		graph_drain_fields(obj->rec, obj->data);
+	/* a program of this thread may still read it through a pointer
+	 * loaded from a kptr (MEM_RCU, valid to the end of the kernel's RCU
+	 * section): its memory goes when the run ends */
+	struct bpfx_run *run = run_active();
+	if (run) {
+		obj->next_dead = run->dead_objects;
+		run->dead_objects = obj;
+		return;
+	}
 	registry_remove(obj);
 	free(obj);
 }
@@ -264,6 +293,59 @@ u64 kfunc_obj_drop(struct bpfx_run *run, u64 obj, u64 meta, u64 r3, u64 r4,
 	return 0;
 }
 
+/* The live object whose memory starts at ADDR, or NULL. */
+static struct obj_hdr *object_at(u64 addr)
+{
+	struct obj_hdr *h = addr ? object_find(addr, 1) : NULL;
+
+	return h && (u64)(uintptr_t)h->data == addr ? h : NULL;
+}
+
+void kptr_drop_field(void *p)
+{
+	u64 old = atomic_exchange_explicit((_Atomic u64 *)p, 0,
+					   memory_order_acq_rel);
+	struct obj_hdr *h = object_at(old);
+
+	/* bytes that are no live object's address (only a program the
+	 * verifier did not see could write them) are cleared alone */
+	if (h)
+		object_put(h);
+}
+
+u64 helper_kptr_xchg(struct bpfx_run *run, u64 dst, u64 ptr, u64 r3, u64 r4,
+		     u64 r5)
+{
+	_Atomic u64 *slot = run_mem(run, dst, 8, MEM_WRITE);
+	struct obj_hdr *h = NULL, *old_h;
+	u64 old;
+
+	if (!slot || dst % 8)
+		return (u64)(s64)run_fail(
+			run, -EFAULT, "helper bpf_kptr_xchg: %#llx is not a writable kptr",
+			(unsigned long long)dst);
+	if (ptr && (!(h = object_at(ptr)) || !object_disown(run, h)))
+		return (u64)(s64)run_fail(
+			run, -EINVAL,
+			"helper bpf_kptr_xchg: the program holds no reference to %#llx",
+			(unsigned long long)ptr);
+	old = atomic_exchange_explicit(slot, ptr, memory_order_acq_rel);
+	if (!old)
+		return 0;
+	old_h = object_at(old);
+	if (!old_h)
+		return (u64)(s64)run_fail(
+			run, -EFAULT,
+			"helper bpf_kptr_xchg: the kptr at %#llx held %#llx, no live object",
+			(unsigned long long)dst, (unsigned long long)old);
+	if (object_own(run, old_h)) {
+		object_put(old_h);
+		return (u64)(s64)run_fail(run, -ENOMEM,
+					  "helper bpf_kptr_xchg: out of memory");
+	}
+	return old;
+}
+
 void objects_run_end(struct bpfx_run *run)
 {
 	if (run->object_cnt)
@@ -271,4 +353,11 @@ void objects_run_end(struct bpfx_run *run)
 			run->prog->name, run->object_cnt);
 	while (run->object_cnt)
 		object_put(run->objects[--run->object_cnt]);
+	while (run->dead_objects) {
+		struct obj_hdr *h = run->dead_objects;
+
+		run->dead_objects = h->next_dead;
+		registry_remove(h);
+		free(h);
+	}
 }

@@ -137,6 +137,11 @@ u8 *run_thread_stack(void)
 /* The innermost run on this thread. */
 static __thread struct bpfx_run *active_run;
 
+struct bpfx_run *run_active(void)
+{
+	return active_run;
+}
+
 /* ---- memory a run may touch ---- */
 
 static bool in_region(const struct run_region *r, u64 addr, u64 size,
@@ -232,6 +237,8 @@ static int run_begin(struct bpfx_run *run, struct bpfx_program *prog)
 
 static void run_end(struct bpfx_run *run)
 {
+	if (run->dead_objects) /* a path that did not settle */
+		objects_run_end(run);
 	active_run = run->outer;
 	free(run->objects);
 	run->objects = NULL;

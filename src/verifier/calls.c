@@ -444,6 +444,8 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 	if (st->lock_id && id != BPF_FUNC_spin_unlock)
 		return verr(env, -EINVAL,
 			    "function calls are not allowed while holding a lock");
+	if (id == BPF_FUNC_kptr_xchg && helper_by_id(id))
+		return check_kptr_xchg(env, idx);
 	if (id < 0 || (size_t)id >= ARRAY_SIZE(protos) ||
 	    !helper_by_id(id)) {
 		/* the kernel: "invalid func unknown#N"; bpfx's own words,
@@ -882,7 +884,8 @@ int check_kfunc_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			return verr(env, -EINVAL,
 				    "unmatched rcu read unlock (kernel function %s)",
 				    name);
-		st->rcu_depth--;
+		if (!--st->rcu_depth)
+			kptr_rcu_unlock(env);
 	} else if (!strcmp(name, "bpf_preempt_disable")) {
 		st->preempt_depth++;
 	} else if (!strcmp(name, "bpf_preempt_enable")) {

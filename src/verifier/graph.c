@@ -539,6 +539,9 @@ int graph_check_access(struct venv *env, const struct vreg *reg, s64 lo,
 	for (int i = 0; rec && i < rec->cnt; i++) {
 		const struct graph_field *f = &rec->f[i];
 
+		/* a map value's kptrs: kptr.c */
+		if (f->kind == GF_KPTR && reg->type == PTR_TO_MAP_VALUE)
+			continue;
 		if (lo < (s64)f->off + f->size && (s64)f->off < hi + size) {
 			if (reg->type == PTR_TO_MAP_VALUE)
 				return verr(env, -EACCES,

@@ -803,8 +803,10 @@ void reg_fmt(const struct vreg *r, char *buf, size_t sz)
 	/* the kernel writes "ptr_or_null_" for BTF pointers */
 	bool btf = r->type == PTR_TO_BTF_ID;
 
-	snprintf(buf, sz, "%s%s%s%s", r->flags & VREG_RDONLY ? "rdonly_" : "",
+	snprintf(buf, sz, "%s%s%s%s%s%s", r->flags & VREG_RDONLY ? "rdonly_" : "",
 		 r->flags & VREG_RINGBUF ? "ringbuf_" : "",
+		 btf && (r->flags & VREG_RCU) ? "rcu_" : "",
+		 btf && (r->flags & VREG_UNTRUSTED) ? "untrusted_" : "",
 		 type_names[r->type],
 		 !(r->flags & VREG_MAYBE_NULL) ? ""
 		 : btf			       ? "or_null_"

@@ -1711,6 +1711,12 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		err = check_region(env, regno, &reg, off, size,
 				   reg.map->value_size, "map value");
 		if (!err) {
+			err = kptr_check_map_access(env, insn_idx, regno, &reg,
+						    off, size, write, dst);
+			if (err)
+				return err < 0 ? err : 0;
+		}
+		if (!err) {
 			s64 lo = reg.smin + reg.off + off;
 			s64 hi = (s64)reg.umax + reg.off + off;
 
@@ -1778,7 +1784,10 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		break;
 	case PTR_TO_BTF_ID:
 		if (reg.flags & VREG_ALLOC) {
-			err = check_alloc_access(env, regno, &reg, off, size);
+			err = kptr_check_alloc_access(env, &reg, write);
+			if (!err)
+				err = check_alloc_access(env, regno, &reg, off,
+							 size);
 			break;
 		}
 		/* fall through */

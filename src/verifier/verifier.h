@@ -65,11 +65,17 @@ enum vreg_type {
 #define VREG_NON_OWN 0x10 /* ... that a list or tree owns (NON_OWN_REF) */
 #define VREG_PKT_SLICE 0x20 /* PTR_TO_MEM: a slice of an skb or xdp dynptr,
 			     * dead when the packet's data may move */
+#define VREG_RCU 0x40 /* PTR_TO_BTF_ID|alloc: loaded from a kptr under RCU
+		       * (MEM_RCU), no reference (kptr.c) */
+#define VREG_UNTRUSTED 0x80 /* ... loaded outside RCU (PTR_UNTRUSTED) */
+#define VREG_RCU_ENDED 0x100 /* ... with VREG_UNTRUSTED: an RCU pointer
+			      * whose section ended (MEM_ALLOC | PTR_UNTRUSTED
+			      * in the kernel, which refuses its use) */
 
 struct vreg {
 	u8 type;
-	u8 flags;
 	u8 frameno;   /* PTR_TO_STACK: the frame whose stack it points into */
+	u16 flags;
 	bool precise; /* scalar: its exact range matters to a decision made
 		       * on this path (precision.c); pruning ignores the
 		       * ranges of scalars that are not precise */
@@ -458,6 +464,19 @@ int mark_precise(struct venv *env, int regno);
 int propagate_precision(struct venv *env, const struct vstate *old,
 			int insn);
 void mark_all_imprecise(struct vstate *st);
+/* kptr.c: a load or store of a map value that touches a kptr field: 0
+ * when it touches none, 1 when it is a valid load (DST, if any, set), or
+ * the rejection. */
+int kptr_check_map_access(struct venv *env, int insn_idx, int regno,
+			  const struct vreg *reg, int off, int size, bool write,
+			  struct vreg *dst);
+/* A write through a pointer loaded outside RCU is refused. */
+int kptr_check_alloc_access(struct venv *env, const struct vreg *reg,
+			    bool write);
+/* bpf_rcu_read_unlock ended the section: RCU pointers become untrusted. */
+void kptr_rcu_unlock(struct venv *env);
+/* bpf_kptr_xchg (helper 194). */
+int check_kptr_xchg(struct venv *env, int idx);
 /* verifier.c */
 int check_reg_read(struct venv *env, int regno);
 void clear_pkt_pointers(struct venv *env);
