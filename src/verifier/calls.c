@@ -727,7 +727,9 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 		regs[0].flags = elide_null ? 0 : VREG_MAYBE_NULL;
 		regs[0].map = map.map;
 		regs[0].var_off = tnum_const(0);
-		regs[0].id = ++env->id_gen;
+		/* an id only for the null check to come, as the kernel */
+		if (!elide_null)
+			regs[0].id = ++env->id_gen;
 		break;
 	case RET_DYNPTR_MEM_OR_NULL:
 		/* a slice: dead with its dynptr, and with the ring buffer
