@@ -1868,6 +1868,31 @@ void mem_proof_free(struct bpfx_program *prog)
 
 /* ---- ALU ---- */
 
+/* The kernel's check_reg_sane_offset(): an operand of pointer arithmetic,
+ * or its result, must stay within 2^29 of the pointer's base. t names the
+ * pointer's type. */
+static int sane_ptr_offset(struct venv *env, const struct vreg *r,
+			   const char *t)
+{
+	const s64 lim = 1LL << 29;
+	s64 val = (s64)r->var_off.value;
+
+	if (reg_is_const(r) && (val >= lim || val <= -lim))
+		return verr(env, 0, "math between %s pointer and %lld is not allowed",
+			    t, (long long)val);
+	if (r->off >= lim || r->off <= -lim)
+		return verr(env, 0, "%s pointer offset %d is not allowed", t,
+			    r->off);
+	if (r->smin == INT64_MIN)
+		return verr(env, 0,
+			    "math between %s pointer and register with unbounded min value is not allowed",
+			    t);
+	if (r->smin >= lim || r->smin <= -lim)
+		return verr(env, 0, "value %lld makes %s pointer be out of bounds",
+			    (long long)r->smin, t);
+	return 0;
+}
+
 static int check_alu(struct venv *env, const struct bpf_insn *insn)
 {
 	struct vreg *regs = cur_regs(env);
@@ -2012,7 +2037,30 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 							     : insn->dst_reg)))
 			return err;
 
-		if (op != BPF_ADD && !(op == BPF_SUB && is_pointer(dst))) {
+		reg_fmt(&ptr, t, sizeof(t));
+		if (ptr.flags & VREG_MAYBE_NULL)
+			return verr(env, 0,
+				    "R%d pointer arithmetic on %s prohibited, null-check it first",
+				    insn->dst_reg, t);
+		if (ptr.type == PTR_TO_PACKET_END ||
+		    ptr.type == CONST_PTR_TO_MAP ||
+		    ptr.type == PTR_TO_SOCK_COMMON || ptr.type == PTR_TO_FUNC)
+			return verr(env, 0, "R%d pointer arithmetic on %s prohibited",
+				    insn->dst_reg, t);
+		/* the kernel's adjust_ptr_min_max_vals(): the pointer's type,
+		 * the sanity of both operands, then the operator */
+		if ((err = sane_ptr_offset(env, &off, t)) ||
+		    (err = sane_ptr_offset(env, &ptr, t)))
+			return err;
+		if (op == BPF_SUB && !is_pointer(dst))
+			return verr(env, 0,
+				    "R%d tried to subtract pointer from scalar",
+				    insn->dst_reg);
+		if (op == BPF_SUB && ptr.type == PTR_TO_STACK)
+			return verr(env, 0,
+				    "R%d subtraction from stack pointer prohibited",
+				    insn->dst_reg);
+		if (op != BPF_ADD && op != BPF_SUB) {
 			static const char *const names[16] = {
 				[BPF_MUL >> 4] = "*=", [BPF_DIV >> 4] = "/=",
 				[BPF_OR >> 4] = "|=", [BPF_AND >> 4] = "&=",
@@ -2029,37 +2077,12 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 				    "R%d pointer arithmetic with %s operator prohibited",
 				    insn->dst_reg, n);
 		}
-		reg_fmt(&ptr, t, sizeof(t));
-		if (ptr.flags & VREG_MAYBE_NULL)
-			return verr(env, 0,
-				    "R%d pointer arithmetic on %s prohibited, null-check it first",
-				    insn->dst_reg, t);
-		if (ptr.type == PTR_TO_PACKET_END ||
-		    ptr.type == CONST_PTR_TO_MAP ||
-		    ptr.type == PTR_TO_SOCK_COMMON || ptr.type == PTR_TO_FUNC)
-			return verr(env, 0, "R%d pointer arithmetic on %s prohibited",
-				    insn->dst_reg, t);
-		if (reg_is_const(&off)) {
-			s64 c = (s64)off.var_off.value;
-			if (op == BPF_SUB)
-				c = -c;
-			if (c < INT32_MIN / 2 || c > INT32_MAX / 2 ||
-			    (s64)ptr.off + c < INT32_MIN / 2 ||
-			    (s64)ptr.off + c > INT32_MAX / 2)
-				return verr(env, 0,
-					    "value %lld makes %s pointer be out of bounds",
-					    (long long)c, t);
-			ptr.off += (s32)c;
+		if (reg_is_const(&off) &&
+		    (s64)ptr.off + (op == BPF_SUB ? -off.smin : off.smin) ==
+			    (s32)((s64)ptr.off + (op == BPF_SUB ? -off.smin : off.smin))) {
+			/* a constant moves the fixed offset */
+			ptr.off += (s32)(op == BPF_SUB ? -off.smin : off.smin);
 		} else {
-			/* the kernel's check_reg_sane_offset() */
-			if (off.smin == INT64_MIN)
-				return verr(env, 0,
-					    "math between %s pointer and register with unbounded min value is not allowed",
-					    t);
-			if (off.smin <= -(1LL << 29) || off.smin >= (1LL << 29))
-				return verr(env, 0,
-					    "value %lld makes %s pointer be out of bounds",
-					    (long long)off.smin, t);
 			if (op == BPF_SUB) {
 				struct vreg zero;
 				reg_mark_known(&zero, 0);
@@ -2083,6 +2106,8 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 				ptr.range = 0;
 			}
 		}
+		if ((err = sane_ptr_offset(env, &ptr, t)))
+			return err;
 		*dst = ptr;
 		return 0;
 	}
