@@ -1665,6 +1665,27 @@ static bool map_direct_read(const struct vreg *reg, int off, int size,
 	return true;
 }
 
+/* The kernel's check_ptr_off_reg() for a context pointer: only an
+ * instruction's offset may move an access to the context, never the
+ * register's own (fixed or variable) offset. */
+int check_ctx_ptr_off(struct venv *env, const struct vreg *reg, int regno)
+{
+	if (reg->off < 0)
+		return verr(env, -EACCES,
+			    "negative offset ctx ptr R%d off=%d disallowed",
+			    regno, reg->off);
+	if (reg->off)
+		return verr(env, -EACCES,
+			    "dereference of modified ctx ptr R%d off=%d disallowed",
+			    regno, reg->off);
+	if (!tnum_is_const(reg->var_off) || reg->var_off.value)
+		return verr(env, -EACCES,
+			    "variable ctx access var_off=(0x%llx; 0x%llx) disallowed",
+			    (unsigned long long)reg->var_off.value,
+			    (unsigned long long)reg->var_off.mask);
+	return 0;
+}
+
 int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		     int size, bool write, int value_regno, bool sign_ext)
 {
@@ -1730,15 +1751,13 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 	case PTR_TO_CTX: {
 		int kind;
 
-		if (!tnum_is_const(reg.var_off) || reg.var_off.value)
-			return verr(env, 0,
-				    "dereference of modified ctx ptr R%d off=%d disallowed",
-				    regno, reg.off);
-		kind = ctx_access(env->prog_type, reg.off + off, size, write);
+		if ((err = check_ctx_ptr_off(env, &reg, regno)))
+			return err;
+		kind = ctx_access(env->prog_type, off, size, write);
 		if (kind == CTX_BAD)
 			return verr(env, 0,
 				    "invalid bpf_context access off=%d size=%d",
-				    reg.off + off, size);
+				    off, size);
 		if (dst) {
 			if (kind == CTX_SCALAR)
 				goto unknown;

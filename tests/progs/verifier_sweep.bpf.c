@@ -59,3 +59,63 @@ NAKED int ctx_near_limit(void *ctx)
 	asm volatile("r1 += 0x1fffffff; r1 += -0x1fffffff; r0 = 0; exit;"
 		     ::: "memory");
 }
+
+/* A context access moves only by the instruction's offset: the kernel's
+ * check_ptr_off_reg() refuses a context pointer with its own offset,
+ * fixed or variable, for every program type. */
+// TEST prog=ctx_fixed_off error=dereference__of__modified__ctx__ptr__R1__off=8__disallowed
+SEC("syscall")
+NAKED int ctx_fixed_off(void *ctx)
+{
+	asm volatile("r1 += 8; r0 = *(u64 *)(r1 + 0); r0 = 0; exit;" ::: "memory");
+}
+
+// TEST prog=ctx_neg_off error=negative__offset__ctx__ptr__R1__off=-4__disallowed
+SEC("tc")
+NAKED int ctx_neg_off(void *ctx)
+{
+	asm volatile("r1 += -4; r0 = *(u32 *)(r1 + 12); r0 = 0; exit;" ::: "memory");
+}
+
+// TEST prog=ctx_var_off error=variable__ctx__access__var_off=(0x0;__0x4)__disallowed
+SEC("tc")
+NAKED int ctx_var_off(void *ctx)
+{
+	asm volatile("r2 = *(u32 *)(r1 + 0); r2 &= 4; r1 += r2;"
+		     "r0 = *(u32 *)(r1 + 0); r0 = 0; exit;" ::: "memory");
+}
+
+/* the instruction's own offset is fine */
+// TEST prog=ctx_insn_off data=00000000000000000000000000000000 retval=0
+SEC("tc")
+NAKED int ctx_insn_off(void *ctx)
+{
+	asm volatile("r0 = *(u32 *)(r1 + 8); r0 = 0; exit;" ::: "memory");
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__type(key, long long);
+	__type(value, long long);
+} h8 SEC(".maps");
+
+/* A helper's stack memory out of the frame: the kernel's
+ * check_stack_access_within_bounds() names the helper's access. */
+// TEST prog=helper_key_oob error=invalid__read__from__stack__R2__off=-4__size=8
+SEC("syscall")
+NAKED int helper_key_oob(void *ctx)
+{
+	asm volatile("r1 = 0; *(u32 *)(r10 - 4) = r1; r2 = r10; r2 += -4;"
+		     "r1 = %[h8] ll; call %[lookup]; r0 = 0; exit;"
+		     :: [h8] "i"(&h8), [lookup] "i"(BPF_FUNC_map_lookup_elem)
+		     : "memory");
+}
+
+// TEST prog=helper_write_oob error=invalid__write__to__stack__R1__off=-16__size=24
+SEC("syscall")
+NAKED int helper_write_oob(void *ctx)
+{
+	asm volatile("r1 = r10; r1 += -16; r2 = 24; r3 = 0; call %[probe]; r0 = 0; exit;"
+		     :: [probe] "i"(BPF_FUNC_probe_read_kernel) : "memory");
+}
