@@ -1665,6 +1665,44 @@ static bool map_direct_read(const struct vreg *reg, int off, int size,
 	return true;
 }
 
+/* A variable offset in an alignment message: a constant as a number (the
+ * 6.18 kernel writes "off 0+-8+2"), otherwise the tnum. */
+static void var_off_str(char *buf, size_t sz, struct tnum t)
+{
+	if (tnum_is_const(t) && SNUM_DECIMAL(t.value))
+		snprintf(buf, sz, "%lld", (long long)t.value);
+	else if (tnum_is_const(t))
+		snprintf(buf, sz, "0x%llx", (unsigned long long)t.value);
+	else
+		snprintf(buf, sz, "(0x%llx; 0x%llx)",
+			 (unsigned long long)t.value,
+			 (unsigned long long)t.mask);
+}
+
+/* The kernel's check_ptr_alignment() on a host with efficient unaligned
+ * access: only the stack (whose spill tracking needs it) and atomics
+ * (strict) are checked; one byte is always aligned. */
+static int check_alignment(struct venv *env, const struct vreg *reg, int off,
+			   int size, bool strict)
+{
+	char tn[64];
+
+	if (reg->type == PTR_TO_STACK)
+		strict = true;
+	if (!strict || size == 1 || is_pkt(reg))
+		return 0;
+	if (!(((u64)(s64)(reg->off + off) | reg->var_off.value |
+	       reg->var_off.mask) & (u64)(size - 1)))
+		return 0;
+	var_off_str(tn, sizeof(tn), reg->var_off);
+	return verr(env, -EACCES, "misaligned %saccess off %s+%d+%d size %d",
+		    reg->type == PTR_TO_STACK	  ? "stack "
+		    : reg->type == PTR_TO_MAP_VALUE ? "value "
+		    : reg->type == PTR_TO_CTX	  ? "context "
+						  : "",
+		    tn, reg->off, off, size);
+}
+
 /* The kernel's check_ptr_off_reg() for a context pointer: only an
  * instruction's offset may move an access to the context, never the
  * register's own (fixed or variable) offset. */
@@ -1705,6 +1743,8 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		reg_fmt(&reg, t, sizeof(t));
 		return verr(env, 0, "R%d invalid mem access '%s'", regno, t);
 	}
+	if ((err = check_alignment(env, &reg, off, size, false)))
+		return err;
 	switch (reg.type) {
 	case PTR_TO_STACK:
 		return check_stack_access(env, regno, &reg, off, size, write,
@@ -2444,16 +2484,8 @@ static int check_atomic(struct venv *env, const struct bpf_insn *insn, int idx)
 	}
 	/* atomics must be aligned whatever the pointer (the kernel checks
 	 * them strictly); the engines would stop the run otherwise */
-	struct tnum vo = ptr->var_off;
-	if (((u64)(ptr->off + insn->off) | vo.value | vo.mask) & (u64)(size - 1))
-		return verr(env, -EACCES,
-			    "misaligned %saccess off (0x%llx; 0x%llx)+%d+%d size %d",
-			    ptr->type == PTR_TO_STACK	  ? "stack "
-			    : ptr->type == PTR_TO_MAP_VALUE ? "value "
-							    : "",
-			    (unsigned long long)vo.value,
-			    (unsigned long long)vo.mask, ptr->off, insn->off,
-			    size);
+	if ((err = check_alignment(env, ptr, insn->off, size, true)))
+		return err;
 	err = check_mem_access(env, idx, insn->dst_reg, insn->off, size, false,
 			       -1, false);
 	if (!err)

@@ -119,3 +119,40 @@ NAKED int helper_write_oob(void *ctx)
 	asm volatile("r1 = r10; r1 += -16; r2 = 24; r3 = 0; call %[probe]; r0 = 0; exit;"
 		     :: [probe] "i"(BPF_FUNC_probe_read_kernel) : "memory");
 }
+
+/* Stack accesses are always checked for alignment (the kernel's spill
+ * tracking needs it), whatever the host; a constant variable offset is
+ * written as a number. */
+// TEST prog=stack_misaligned error=misaligned__stack__access__off__0+0+-12__size__8
+SEC("syscall")
+NAKED int stack_misaligned(void *ctx)
+{
+	asm volatile("r1 = 0; *(u64 *)(r10 - 12) = r1; r0 = 0; exit;" ::: "memory");
+}
+
+// TEST prog=stack_misaligned_reg error=misaligned__stack__access__off__0+-6+-4__size__4
+SEC("syscall")
+NAKED int stack_misaligned_reg(void *ctx)
+{
+	asm volatile("r1 = r10; r1 += -6; r0 = 0; *(u32 *)(r1 - 4) = r0; exit;"
+		     ::: "memory");
+}
+
+// TEST prog=stack_misaligned_var ctx=0800000000000000 error=misaligned__stack__access__off__(0x0;__0x8)+-32+2__size__4
+SEC("syscall")
+NAKED int stack_misaligned_var(void *ctx)
+{
+	asm volatile("r2 = *(u32 *)(r1 + 0); r2 &= 8; r1 = r10; r1 += -32;"
+		     "r1 += r2; r0 = 0; *(u32 *)(r1 + 2) = r0; exit;" ::: "memory");
+}
+
+/* aligned through a variable offset, and bytes and halves at their own
+ * alignment */
+// TEST prog=stack_aligned_var ctx=0800000000000000 retval=0
+SEC("syscall")
+NAKED int stack_aligned_var(void *ctx)
+{
+	asm volatile("r2 = *(u32 *)(r1 + 0); r2 &= 8; r3 = r10; r3 += -32;"
+		     "r3 += r2; r0 = 0; *(u32 *)(r3 + 4) = r0;"
+		     "*(u8 *)(r10 - 3) = r0; *(u16 *)(r10 - 6) = r0; exit;" ::: "memory");
+}
