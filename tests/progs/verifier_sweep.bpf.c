@@ -156,3 +156,77 @@ NAKED int stack_aligned_var(void *ctx)
 		     "r3 += r2; r0 = 0; *(u32 *)(r3 + 4) = r0;"
 		     "*(u8 *)(r10 - 3) = r0; *(u16 *)(r10 - 6) = r0; exit;" ::: "memory");
 }
+
+#define PRANDOM [prandom] "i"(BPF_FUNC_get_prandom_u32)
+
+/* A scalar stored with fewer than 8 bytes at the start of a slot is a
+ * spill (the kernel's save_register_state() with its size): a fill from
+ * the start, no wider, gets the scalar back, cut to its size; a fill
+ * from the middle of the slot is plain data. */
+// TEST prog=narrow_spill_pkt data=00000000000000000000000000000000000000000000000000000000000000000000000000000000 retval=0
+SEC("tc")
+NAKED int narrow_spill_pkt(void *ctx)
+{
+	asm volatile("r2 = *(u32 *)(r1 + 76); r3 = *(u32 *)(r1 + 80);"
+		     "w4 = 20; *(u32 *)(r10 - 8) = r4; r4 = *(u32 *)(r10 - 8);"
+		     "r0 = r2; r0 += r4; if r0 > r3 goto +1;"
+		     "r0 = *(u32 *)(r2 + 16); r0 = 0; exit;" ::: "memory");
+}
+
+// TEST prog=narrow_spill_offslot data=0000000000000000000000000000000000000000 error=invalid__access__to__packet,__off=0__size=4
+SEC("tc")
+NAKED int narrow_spill_offslot(void *ctx)
+{
+	asm volatile("r2 = *(u32 *)(r1 + 76); r3 = *(u32 *)(r1 + 80);"
+		     "w4 = 20; *(u32 *)(r10 - 8) = r4; r4 = *(u16 *)(r10 - 6);"
+		     "r0 = r2; r0 += r4; if r0 > r3 goto +1;"
+		     "r0 = *(u32 *)(r2 + 0); r0 = 0; exit;" ::: "memory");
+}
+
+/* an immediate stored with 4 bytes is a spilled constant too: the write
+ * to r10 is dead code */
+// TEST prog=narrow_st_imm retval=0
+SEC("syscall")
+NAKED int narrow_st_imm(void *ctx)
+{
+	asm volatile("*(u32 *)(r10 - 8) = 7; r0 = *(u16 *)(r10 - 8);"
+		     "if r0 == 7 goto +1; r10 = 1; r0 = 0; exit;" ::: "memory");
+}
+
+/* Sign extension keeps a range whose ends keep one sign (the kernel's
+ * coerce_reg_to_size_sx()): the branches to the write to r10 are dead,
+ * and the kernel only refuses r10 writes on paths that reach them. */
+// TEST prog=movsx32_range retval=0
+SEC("syscall")
+NAKED int movsx32_range(void *ctx)
+{
+	asm volatile("call %[prandom]; r3 = r0; r3 &= 0xf; w7 = (s8)w3;"
+		     "if w7 s>= 16 goto +2; w0 = 0; exit; r10 = 1; exit;"
+		     :: PRANDOM : "memory");
+}
+
+// TEST prog=movsx64_neg_range retval=0
+SEC("syscall")
+NAKED int movsx64_neg_range(void *ctx)
+{
+	asm volatile("call %[prandom]; r3 = r0; r3 &= 0xf; r3 |= 0x80;"
+		     "r7 = (s8)r3; if r7 s>= -112 goto +2; w0 = 0; exit;"
+		     "r10 = 1; exit;" :: PRANDOM : "memory");
+}
+
+// TEST prog=fp_write_live error=frame__pointer__is__read__only
+SEC("syscall")
+NAKED int fp_write_live(void *ctx)
+{
+	asm volatile("r0 = 0; r10 = 1; exit;" ::: "memory");
+}
+
+/* The context is not a pointer the kernel knows to be non-null
+ * (reg_not_null()): ctx == 0 goes both ways, here into a loop. */
+// TEST prog=ctx_eq_zero_loop error=infinite__loop__detected
+SEC("syscall")
+NAKED int ctx_eq_zero_loop(void *ctx)
+{
+	asm volatile("r0 = r1; r2 = r0; r3 = r0; if r1 == 0 goto -3;"
+		     "r0 = 0; exit;" ::: "memory");
+}
