@@ -47,6 +47,7 @@ enum arg_kind {
 	ARG_PTR_TO_DYNPTR_RINGBUF_UNINIT,
 	ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE,
 	ARG_PTR_TO_TIMER,       /* async.c */
+	ARG_PTR_TO_LONG,        /* 8 aligned bytes the helper writes */
 };
 
 enum ret_kind { RET_INTEGER = 0, RET_VOID, RET_MAP_VALUE_OR_NULL,
@@ -118,6 +119,10 @@ static const struct helper_proto protos[] = {
 	  ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING),
 	P(strncmp, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE,
 	  ARG_PTR_TO_CONST_STR),
+	P(strtol, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_ANYTHING,
+	  ARG_PTR_TO_LONG),
+	P(strtoul, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_ANYTHING,
+	  ARG_PTR_TO_LONG),
 	[BPF_FUNC_skb_pull_data] = { RET_INTEGER, { ARG_PTR_TO_CTX,
 		ARG_ANYTHING }, true },
 	/* dynptrs (dynptr.c) */
@@ -491,6 +496,13 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			break;
 		case ARG_PTR_TO_TIMER:
 			if ((err = check_timer_arg(env, regno, &map.map)))
+				return err;
+			break;
+		case ARG_PTR_TO_LONG:
+			/* the kernel's MEM_FIXED_SIZE | MEM_UNINIT | MEM_WRITE
+			 * | MEM_ALIGNED: written, then aligned strictly */
+			if ((err = helper_mem(env, regno, 8, true, false)) ||
+			    (err = check_ptr_alignment(env, r, 0, 8, true)))
 				return err;
 			break;
 		case ARG_PTR_TO_MAP_KEY:
