@@ -105,6 +105,8 @@ BPFX_HIDDEN enum bpfx_op isa_decode(const struct bpf_insn *insn);
  * and calls inside the program and not into the second half of an lddw,
  * lddw complete, last instruction an exit or jump. On failure writes
  * "insn N: reason" to err and returns -EINVAL. */
+BPFX_HIDDEN int isa_check_r10(const struct bpf_insn *insns, size_t cnt,
+			      char *err, size_t err_sz);
 BPFX_HIDDEN int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 			  size_t err_sz);
 /* One instruction in the assembler's syntax; returns the number of slots

@@ -145,6 +145,32 @@ static bool writes_src(enum bpfx_op op, const struct bpf_insn *insn)
 		return -EINVAL;                                                \
 	} while (0)
 
+/* Unverified (raw) programs only: no instruction may write r10, which the
+ * engines keep as the frame pointer. Verified programs get the kernel's
+ * check on the paths that reach an instruction. */
+int isa_check_r10(const struct bpf_insn *insns, size_t cnt, char *err,
+		  size_t err_sz)
+{
+	for (size_t i = 0; i < cnt; i++) {
+		bool known;
+		enum bpfx_op op = decode(&insns[i], &known);
+
+		if (op == BPFX_OP_INVALID)
+			continue;
+		if ((writes_dst(op) && insns[i].dst_reg == BPF_REG_10) ||
+		    (writes_src(op, &insns[i]) &&
+		     insns[i].src_reg == BPF_REG_10)) {
+			snprintf(err, err_sz,
+				 "insn %zu: invalid register r10: frame pointer is read only",
+				 i);
+			return -EINVAL;
+		}
+		if (is_lddw(op))
+			i++;
+	}
+	return 0;
+}
+
 int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 	      size_t err_sz)
 {
@@ -186,14 +212,6 @@ int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 				goto out;
 			}
 		}
-		if ((writes_dst(op) && insn->dst_reg == BPF_REG_10) ||
-		    (writes_src(op, insn) && insn->src_reg == BPF_REG_10)) {
-			snprintf(err, err_sz,
-				 "insn %zu: invalid register r10: frame pointer is read only",
-				 i);
-			ret = -EINVAL;
-			goto out;
-		}
 		if (is_lddw(op)) {
 			const struct bpf_insn *next = insn + 1;
 			if (i + 1 >= cnt || next->code || next->dst_reg ||
@@ -229,8 +247,14 @@ int isa_check(const struct bpf_insn *insns, size_t cnt, char *err,
 			continue;
 		}
 		if (target < 0 || target >= (s64)cnt) {
-			snprintf(err, err_sz, "insn %zu: %s out of range (to %lld)",
-				 i, what, (long long)target);
+			/* the kernel's words (check_subprogs, add_subprog) */
+			if (what[0] == 'j')
+				snprintf(err, err_sz,
+					 "insn %zu: jump out of range from insn %zu to %lld",
+					 i, i, (long long)target);
+			else
+				snprintf(err, err_sz,
+					 "insn %zu: call to invalid destination", i);
 			ret = -EINVAL;
 			goto out;
 		}

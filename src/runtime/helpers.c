@@ -1177,6 +1177,129 @@ static u64 bpf_strncmp(struct bpfx_run *run, u64 s1, u64 s1_sz, u64 s2,
 	return 0;
 }
 
+/* ---- bpf_strtol, bpf_strtoul (the kernel's __bpf_strtoull) ---- */
+
+#define BPF_STRTOX_BASE_MASK 0x1fu
+
+/* The kernel's isspace(): its Latin-1 table has 0xa0 too. */
+static bool k_isspace(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0;
+}
+
+static int k_digit(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return 16;
+}
+
+/* Returns the number of bytes of BUF used (blanks, sign, radix prefix,
+ * digits) with the value in *RES, or -EINVAL (no digits, a bad base or
+ * flags) or -ERANGE (more than 64 bits). */
+static int strtoull_k(const char *buf, size_t len, u64 flags, u64 *res,
+		      bool *neg)
+{
+	unsigned int base = flags & BPF_STRTOX_BASE_MASK;
+	size_t i = 0, start, n;
+	char str[64];
+	u64 v = 0;
+	bool over = false;
+
+	if (!len)
+		return -EINVAL;
+	if ((base != 0 && base != 8 && base != 10 && base != 16) ||
+	    (flags & ~(u64)BPF_STRTOX_BASE_MASK))
+		return -EINVAL;
+	while (i < len && k_isspace((unsigned char)buf[i]))
+		i++;
+	*neg = i < len && buf[i] == '-';
+	if (*neg)
+		i++;
+	if (i == len)
+		return -EINVAL;
+	/* the kernel parses a NUL-terminated copy of at most 63 bytes */
+	n = len - i < sizeof(str) - 1 ? len - i : sizeof(str) - 1;
+	memcpy(str, buf + i, n);
+	str[n] = 0;
+	start = 0;
+	if (base == 0) {
+		if (str[0] == '0')
+			base = (str[1] | 0x20) == 'x' && k_digit((unsigned char)str[2]) < 16 ? 16 : 8;
+		else
+			base = 10;
+	}
+	if (base == 16 && str[0] == '0' && (str[1] | 0x20) == 'x')
+		start = 2;
+	size_t d = start;
+	for (; str[d]; d++) {
+		int dv = k_digit((unsigned char)str[d]);
+
+		if (dv >= (int)base)
+			break;
+		if (__builtin_mul_overflow(v, (u64)base, &v) ||
+		    __builtin_add_overflow(v, (u64)dv, &v))
+			over = true;
+	}
+	if (over)
+		return -ERANGE;
+	if (d == start)
+		return -EINVAL;
+	*res = v;
+	return (int)(i + d);
+}
+
+static u64 strtox_helper(struct bpfx_run *run, const char *name, u64 buf,
+			 u64 len, u64 flags, u64 res, bool is_signed)
+{
+	const char *b;
+	u64 *out, v = 0;
+	bool neg = false;
+	int n;
+
+	len = (u32)len;
+	b = len ? run_mem(run, buf, len, MEM_READ) : NULL;
+	out = run_mem(run, res, 8, MEM_WRITE);
+	if ((len && !b) || !out)
+		HELPER_FAIL(run, -EFAULT, "helper %s: %s is not accessible",
+			    name, !out ? "arg 4" : "arg 1");
+	*out = 0;
+	n = strtoull_k(b, len, flags, &v, &neg);
+	if (n < 0)
+		return (u64)(s64)n;
+	if (!is_signed) {
+		if (neg)
+			return (u64)(s64)-EINVAL;
+		*out = v;
+		return (u64)n;
+	}
+	if (neg) {
+		if ((s64)(0 - v) > 0)
+			return (u64)(s64)-ERANGE;
+		*out = 0 - v;
+	} else {
+		if ((s64)v < 0)
+			return (u64)(s64)-ERANGE;
+		*out = v;
+	}
+	return (u64)n;
+}
+
+static u64 bpf_strtol(struct bpfx_run *run, u64 buf, u64 len, u64 flags,
+		      u64 res, u64 r5)
+{
+	return strtox_helper(run, "bpf_strtol", buf, len, flags, res, true);
+}
+
+static u64 bpf_strtoul(struct bpfx_run *run, u64 buf, u64 len, u64 flags,
+		       u64 res, u64 r5)
+{
+	return strtox_helper(run, "bpf_strtoul", buf, len, flags, res, false);
+}
+
 /* ---- spin locks ---- */
 
 #define SPIN_LOCK_TIMEOUT_NS (10ull * 1000000000ull)
@@ -1574,6 +1697,8 @@ static const struct helper_desc helpers[] = {
 	HELPER(trace_vprintk, bpf_trace_vprintk),
 	HELPER(loop, bpf_loop),
 	HELPER(strncmp, bpf_strncmp),
+	HELPER(strtol, bpf_strtol),
+	HELPER(strtoul, bpf_strtoul),
 	HELPER(skb_pull_data, bpf_skb_pull_data),
 	HELPER(dynptr_from_mem, bpf_dynptr_from_mem), /* dynptr.c */
 	HELPER(ringbuf_reserve_dynptr, bpf_ringbuf_reserve_dynptr),

@@ -464,6 +464,9 @@ int bpfx_run_raw(const void *insns, size_t insn_cnt,
 	};
 	int err = isa_check(prog.insns, insn_cnt, err_msg, sizeof(err_msg));
 	if (!err)
+		err = isa_check_r10(prog.insns, insn_cnt, err_msg,
+				    sizeof(err_msg));
+	if (!err)
 		err = interp_prepare(&prog, err_msg, sizeof(err_msg));
 	if (err) {
 		pr_warn("raw: %s", err_msg);

@@ -47,6 +47,7 @@ enum arg_kind {
 	ARG_PTR_TO_DYNPTR_RINGBUF_UNINIT,
 	ARG_PTR_TO_DYNPTR_RINGBUF_RELEASE,
 	ARG_PTR_TO_TIMER,       /* async.c */
+	ARG_PTR_TO_LONG,        /* 8 aligned bytes the helper writes */
 };
 
 enum ret_kind { RET_INTEGER = 0, RET_VOID, RET_MAP_VALUE_OR_NULL,
@@ -118,6 +119,10 @@ static const struct helper_proto protos[] = {
 	  ARG_PTR_TO_STACK_OR_NULL, ARG_ANYTHING),
 	P(strncmp, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE,
 	  ARG_PTR_TO_CONST_STR),
+	P(strtol, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_ANYTHING,
+	  ARG_PTR_TO_LONG),
+	P(strtoul, RET_INTEGER, ARG_PTR_TO_MEM, ARG_CONST_SIZE, ARG_ANYTHING,
+	  ARG_PTR_TO_LONG),
 	[BPF_FUNC_skb_pull_data] = { RET_INTEGER, { ARG_PTR_TO_CTX,
 		ARG_ANYTHING }, true },
 	/* dynptrs (dynptr.c) */
@@ -273,12 +278,27 @@ int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 		hi = r->smax + r->off;
 		if (tnum_is_const(r->var_off))
 			lo = hi = (s64)r->var_off.value + r->off;
-		if (lo < -MAX_BPF_STACK || hi + (s64)size_max > 0 ||
-		    r->smin == INT64_MIN)
-			return verr(env, 0,
-				    "invalid indirect access to stack R%d off=%lld size=%llu",
-				    regno, (long long)lo,
+		/* the kernel's check_stack_access_within_bounds(), with the
+		 * access the helper makes */
+		if (!tnum_is_const(r->var_off) &&
+		    (r->smax >= (1LL << 29) || r->smin <= -(1LL << 29)))
+			return verr(env, -EACCES,
+				    "invalid unbounded variable-offset%s stack R%d",
+				    write ? " write to" : " read from", regno);
+		if (lo < -MAX_BPF_STACK || hi + (s64)size_max > 0) {
+			if (tnum_is_const(r->var_off))
+				return verr(env, -EACCES,
+					    "invalid%s stack R%d off=%lld size=%llu",
+					    write ? " write to" : " read from",
+					    regno, (long long)lo,
+					    (unsigned long long)size_max);
+			return verr(env, -EACCES,
+				    "invalid variable-offset%s stack R%d var_off=(0x%llx; 0x%llx) off=%d size=%llu",
+				    write ? " write to" : " read from", regno,
+				    (unsigned long long)r->var_off.value,
+				    (unsigned long long)r->var_off.mask, r->off,
 				    (unsigned long long)size_max);
+		}
 		if (write && hi + (s64)size_max > lo) {
 			/* the helper fills the bytes */
 			int err = dynptr_helper_write(env, fr, lo,
@@ -315,7 +335,7 @@ int helper_mem(struct venv *env, int regno, u64 size_max, bool write,
 					    (long long)(b - lo),
 					    (unsigned long long)size_max);
 			return verr(env, -EACCES,
-				    "invalid read from stack R%d var_off (%#llx; %#llx)+%lld size %llu",
+				    "invalid read from stack R%d var_off (0x%llx; 0x%llx)+%lld size %llu",
 				    regno, (unsigned long long)r->var_off.value,
 				    (unsigned long long)r->var_off.mask,
 				    (long long)(b - lo),
@@ -480,6 +500,13 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			if ((err = check_timer_arg(env, regno, &map.map)))
 				return err;
 			break;
+		case ARG_PTR_TO_LONG:
+			/* the kernel's MEM_FIXED_SIZE | MEM_UNINIT | MEM_WRITE
+			 * | MEM_ALIGNED: written, then aligned strictly */
+			if ((err = helper_mem(env, regno, 8, true, false)) ||
+			    (err = check_ptr_alignment(env, r, 0, 8, true)))
+				return err;
+			break;
 		case ARG_PTR_TO_MAP_KEY:
 			if (!map.map)
 				return verr(env, -EACCES, "invalid map_ptr to access map->key");
@@ -521,11 +548,8 @@ int check_helper_call(struct venv *env, const struct bpf_insn *insn, int idx,
 			if (r->type != PTR_TO_CTX)
 				return verr(env, 0, "R%d type=%s expected=ctx",
 					    regno, t);
-			if (r->off || !tnum_is_const(r->var_off) ||
-			    r->var_off.value)
-				return verr(env, -EACCES,
-					    "dereference of modified ctx ptr R%d off=%d disallowed",
-					    regno, r->off);
+			if ((err = check_ctx_ptr_off(env, r, regno)))
+				return err;
 			break;
 		case ARG_PTR_TO_FUNC:
 			if (r->type != PTR_TO_FUNC)

@@ -327,9 +327,16 @@ static void log_state_of(struct venv *env, const struct vstate *st,
 				continue;
 			}
 			if (t[0] == STACK_SPILL) {
+				/* a narrow spill: the slot's other bytes
+				 * first, as the kernel writes them */
+				int p = 0;
+
+				for (int b = 7; b >= 0 && t[b] != STACK_SPILL; b--)
+					kinds[p++] = "?mz"[t[b] > 2 ? 0 : t[b]];
+				kinds[p] = 0;
 				log_reg(env, r, sizeof(r), &fr->slots[k].spill);
 				n += snprintf(line + n, sizeof(line) - n,
-					      " fp%d=%s", -8 * (k + 1), r);
+					      " fp%d=%s%s", -8 * (k + 1), kinds, r);
 				continue;
 			}
 			for (int b = 0; b < 8; b++) {
@@ -876,6 +883,18 @@ static bool stacksafe(const struct vframe *old, const struct vframe *cur,
 		}
 		if (ot[0] == STACK_SPILL) {
 			if (ct[0] == STACK_SPILL) {
+				/* a narrow spill: the spilled bytes and the
+				 * others of the slot, byte by byte */
+				for (int b = 1; b < 8; b++) {
+					u8 o = ot[b], c = ct[b];
+
+					if (o == STACK_INVALID ||
+					    (o == STACK_MISC && (c == STACK_MISC ||
+								 c == STACK_ZERO)))
+						continue;
+					if (o != c)
+						return false;
+				}
 				if (!regsafe(&os->spill, &cs->spill, m, cmp))
 					return false;
 				continue;
@@ -1348,17 +1367,42 @@ static void stack_write_byte(struct vframe *fr, int off, u8 type)
 	*stack_byte(fr, off) = type;
 }
 
+/* The number of bits a scalar's unsigned range needs (the kernel's
+ * get_reg_width()). */
+static int reg_width(const struct vreg *r)
+{
+	return r->umax ? 64 - __builtin_clzll(r->umax) : 0;
+}
+
+/* A store to the stack. VAL (the stored register, or an immediate as one)
+ * is spilled when it is a whole 8-byte slot, or a scalar stored at the
+ * start of a slot with fewer bytes (the kernel's save_register_state():
+ * the other bytes of the slot stay zero or unwritten, or become data);
+ * a narrowing spill loses the scalar's links. */
 static int stack_write(struct vframe *fr, int off, int size,
-		       const struct vreg *val)
+		       const struct vreg *val, bool spill)
 {
 	int spi = (-off - 1) / 8;
 	int err = frame_reserve(fr, (-off + 7) / 8);
 
 	if (err)
 		return err;
-	if (size == 8 && !(off % 8) && val) {
+	if (spill && size == 8 && !(off % 8) && val) {
 		memset(fr->slots[spi].stype, STACK_SPILL, 8);
 		fr->slots[spi].spill = *val;
+		return 0;
+	}
+	if (spill && size < 8 && !(off % 8) && val &&
+	    val->type == SCALAR_VALUE) {
+		u8 *t = fr->slots[spi].stype;
+
+		for (int b = size; b < 8; b++)
+			if (t[b] != STACK_ZERO && t[b] != STACK_INVALID)
+				t[b] = STACK_MISC;
+		memset(t, STACK_SPILL, size);
+		fr->slots[spi].spill = *val;
+		if (reg_width(val) > size * 8)
+			fr->slots[spi].spill.id = 0;
 		return 0;
 	}
 	for (int b = off; b < off + size; b++)
@@ -1367,10 +1411,35 @@ static int stack_write(struct vframe *fr, int off, int size,
 	return 0;
 }
 
+/* A scalar cut to its low SIZE bytes, zero-extended (the kernel's
+ * coerce_reg_to_size()). */
+static void reg_coerce_size(struct vreg *r, int size)
+{
+	u64 mask = (1ULL << (size * 8)) - 1;
+
+	r->var_off = tnum_cast(r->var_off, (u8)size);
+	if ((r->umin & ~mask) == (r->umax & ~mask)) {
+		r->umin &= mask;
+		r->umax &= mask;
+	} else {
+		r->umin = 0;
+		r->umax = mask;
+	}
+	r->smin = (s64)r->umin;
+	r->smax = (s64)r->umax;
+	if (size < 4) {
+		r->s32_min = INT32_MIN;
+		r->s32_max = INT32_MAX;
+		r->u32_min = 0;
+		r->u32_max = UINT32_MAX;
+	}
+	reg_bounds_sync(r);
+}
+
 static int check_stack_access(struct venv *env, int regno,
 			      const struct vreg *reg, int off, int size,
 			      bool write, int value_regno, bool sign_ext,
-			      const struct vreg *value)
+			      const struct vreg *value, bool st_insn)
 {
 	struct vframe *fr;
 	s64 lo, hi;
@@ -1425,7 +1494,10 @@ static int check_stack_access(struct venv *env, int regno,
 			value = NULL; /* part of a pointer: plain bytes */
 		if ((err = dynptr_stack_write(env, fr, lo, lo + size)))
 			return err;
-		return stack_write(fr, lo, size, value);
+		/* the kernel keeps an immediate 0 as zero bytes, any
+		 * other immediate as a spilled constant */
+		return stack_write(fr, lo, size, value,
+				   !(st_insn && byte_is_zero_value(value)));
 	}
 	/* read */
 	int spi = (-lo - 1) / 8;
@@ -1434,10 +1506,35 @@ static int check_stack_access(struct venv *env, int regno,
 
 	if ((-lo - 1) / 8 != (-(lo + size - 1) - 1) / 8)
 		hist_cur(env)->flags |= HIST_STACK2;
-	if (slot_is_spill(fr, spi) && lo % 8 == 0 && size == 8) {
+	if (slot_is_spill(fr, spi) && lo % 8 == 0 && size == 8 &&
+	    fr->slots[spi].stype[7] == STACK_SPILL) {
 		if (dst)
 			*dst = fr->slots[spi].spill;
 		return 0;
+	}
+	/* a fill no wider than the spill, from its start: the spilled
+	 * scalar cut to the fill's size (the kernel's narrowing fill) */
+	if (slot_is_spill(fr, spi) && lo % 8 == 0 && size < 8 &&
+	    fr->slots[spi].spill.type == SCALAR_VALUE &&
+	    fr->slots[spi].stype[size - 1] == STACK_SPILL) {
+		const struct vreg *sp = &fr->slots[spi].spill;
+
+		if (!dst)
+			return 0;
+		if (sign_ext && reg_is_const(sp)) {
+			u64 v = sp->var_off.value;
+			reg_mark_known(dst, size == 1 ? (u64)(s64)(s8)v :
+					    size == 2 ? (u64)(s64)(s16)v :
+							(u64)(s64)(s32)v);
+			return 0;
+		}
+		if (!sign_ext) {
+			*dst = *sp;
+			if (reg_width(sp) > size * 8)
+				dst->id = 0;
+			reg_coerce_size(dst, size);
+			return 0;
+		}
 	}
 	int zeros = 0;
 	for (int i = 0; i < size; i++) {
@@ -1465,6 +1562,7 @@ static int check_stack_access(struct venv *env, int regno,
 		if (zeros == size)
 			reg_mark_known(dst, 0);
 		else if (slot_is_spill(fr, spi) && !sign_ext &&
+			 fr->slots[spi].stype[7] == STACK_SPILL &&
 			 reg_is_const(&fr->slots[spi].spill) && lo % 8 == 0) {
 			u64 v = fr->slots[spi].spill.var_off.value;
 			reg_mark_known(dst, size == 8 ? v :
@@ -1680,6 +1778,65 @@ static bool map_direct_read(const struct vreg *reg, int off, int size,
 	return true;
 }
 
+/* A variable offset in an alignment message: a constant as a number (the
+ * 6.18 kernel writes "off 0+-8+2"), otherwise the tnum. */
+static void var_off_str(char *buf, size_t sz, struct tnum t)
+{
+	if (tnum_is_const(t) && SNUM_DECIMAL(t.value))
+		snprintf(buf, sz, "%lld", (long long)t.value);
+	else if (tnum_is_const(t))
+		snprintf(buf, sz, "0x%llx", (unsigned long long)t.value);
+	else
+		snprintf(buf, sz, "(0x%llx; 0x%llx)",
+			 (unsigned long long)t.value,
+			 (unsigned long long)t.mask);
+}
+
+/* The kernel's check_ptr_alignment() on a host with efficient unaligned
+ * access: only the stack (whose spill tracking needs it) and atomics
+ * (strict) are checked; one byte is always aligned. */
+int check_ptr_alignment(struct venv *env, const struct vreg *reg, int off,
+			int size, bool strict)
+{
+	char tn[64];
+
+	if (reg->type == PTR_TO_STACK)
+		strict = true;
+	if (!strict || size == 1 || is_pkt(reg))
+		return 0;
+	if (!(((u64)(s64)(reg->off + off) | reg->var_off.value |
+	       reg->var_off.mask) & (u64)(size - 1)))
+		return 0;
+	var_off_str(tn, sizeof(tn), reg->var_off);
+	return verr(env, -EACCES, "misaligned %saccess off %s+%d+%d size %d",
+		    reg->type == PTR_TO_STACK	  ? "stack "
+		    : reg->type == PTR_TO_MAP_VALUE ? "value "
+		    : reg->type == PTR_TO_CTX	  ? "context "
+						  : "",
+		    tn, reg->off, off, size);
+}
+
+/* The kernel's check_ptr_off_reg() for a context pointer: only an
+ * instruction's offset may move an access to the context, never the
+ * register's own (fixed or variable) offset. */
+int check_ctx_ptr_off(struct venv *env, const struct vreg *reg, int regno)
+{
+	if (reg->off < 0)
+		return verr(env, -EACCES,
+			    "negative offset ctx ptr R%d off=%d disallowed",
+			    regno, reg->off);
+	if (reg->off)
+		return verr(env, -EACCES,
+			    "dereference of modified ctx ptr R%d off=%d disallowed",
+			    regno, reg->off);
+	if (!tnum_is_const(reg->var_off) || reg->var_off.value)
+		return verr(env, -EACCES,
+			    "variable ctx access var_off=(0x%llx; 0x%llx) disallowed",
+			    (unsigned long long)reg->var_off.value,
+			    (unsigned long long)reg->var_off.mask);
+	return 0;
+}
+
 int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		     int size, bool write, int value_regno, bool sign_ext)
 {
@@ -1699,10 +1856,15 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		reg_fmt(&reg, t, sizeof(t));
 		return verr(env, 0, "R%d invalid mem access '%s'", regno, t);
 	}
+	if ((err = check_ptr_alignment(env, &reg, off, size, false)))
+		return err;
 	switch (reg.type) {
 	case PTR_TO_STACK:
 		return check_stack_access(env, regno, &reg, off, size, write,
-					  value_regno, sign_ext, val);
+					  value_regno, sign_ext, val,
+					  insn_idx >= 0 &&
+						  BPF_CLASS(env->insns[insn_idx].code) ==
+							  BPF_ST);
 	case PTR_TO_MAP_VALUE:
 		if (write && reg.map->rdonly_prog)
 			return verr(env, 0,
@@ -1751,15 +1913,13 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 	case PTR_TO_CTX: {
 		int kind;
 
-		if (!tnum_is_const(reg.var_off) || reg.var_off.value)
-			return verr(env, 0,
-				    "dereference of modified ctx ptr R%d off=%d disallowed",
-				    regno, reg.off);
-		kind = ctx_access(env->prog_type, reg.off + off, size, write);
+		if ((err = check_ctx_ptr_off(env, &reg, regno)))
+			return err;
+		kind = ctx_access(env->prog_type, off, size, write);
 		if (kind == CTX_BAD)
 			return verr(env, 0,
 				    "invalid bpf_context access off=%d size=%d",
-				    reg.off + off, size);
+				    off, size);
 		if (dst) {
 			if (kind == CTX_SCALAR)
 				goto unknown;
@@ -1892,6 +2052,102 @@ void mem_proof_free(struct bpfx_program *prog)
 
 /* ---- ALU ---- */
 
+/* The kernel's check_reg_sane_offset(): an operand of pointer arithmetic,
+ * or its result, must stay within 2^29 of the pointer's base. t names the
+ * pointer's type. */
+static int sane_ptr_offset(struct venv *env, const struct vreg *r,
+			   const char *t)
+{
+	const s64 lim = 1LL << 29;
+	s64 val = (s64)r->var_off.value;
+
+	if (reg_is_const(r) && (val >= lim || val <= -lim))
+		return verr(env, 0, "math between %s pointer and %lld is not allowed",
+			    t, (long long)val);
+	if (r->off >= lim || r->off <= -lim)
+		return verr(env, 0, "%s pointer offset %d is not allowed", t,
+			    r->off);
+	if (r->smin == INT64_MIN)
+		return verr(env, 0,
+			    "math between %s pointer and register with unbounded min value is not allowed",
+			    t);
+	if (r->smin >= lim || r->smin <= -lim)
+		return verr(env, 0, "value %lld makes %s pointer be out of bounds",
+			    (long long)r->smin, t);
+	return 0;
+}
+
+/* The range of a sign extension from BITS of a scalar (the kernel's
+ * coerce_reg_to_size_sx() and, for alu32, coerce_subreg_to_size_sx() then
+ * the zero extension to 64 bits): a range whose bits above BITS are
+ * equal at both ends, and whose ends keep one sign once extended, stays
+ * a range; anything else is the whole signed range of BITS. */
+static void movsx_range(struct vreg *r, const struct vreg *src, int bits,
+			bool alu32)
+{
+	s64 lo = alu32 ? src->s32_min : src->smin;
+	s64 hi = alu32 ? src->s32_max : src->smax;
+	u64 top_lo = alu32 ? ((u64)(u32)lo >> bits) : ((u64)lo >> bits);
+	u64 top_hi = alu32 ? ((u64)(u32)hi >> bits) : ((u64)hi >> bits);
+	s64 a, b;
+
+	reg_mark_unknown(r);
+	a = bits == 8 ? (s8)lo : bits == 16 ? (s16)lo : (s32)lo;
+	b = bits == 8 ? (s8)hi : bits == 16 ? (s16)hi : (s32)hi;
+	if (a > b) {
+		s64 t = a;
+		a = b;
+		b = t;
+	}
+	if (top_lo != top_hi || (a >= 0) != (b >= 0)) {
+		a = -(1LL << (bits - 1));
+		b = (1LL << (bits - 1)) - 1;
+		if (alu32) {
+			/* a 32-bit result: only its low half is signed */
+			r->var_off = TNUM(0, 0xffffffffULL);
+			r->s32_min = (s32)a;
+			r->s32_max = (s32)b;
+			r->u32_min = 0;
+			r->u32_max = UINT32_MAX;
+			r->smin = 0;
+			r->smax = UINT32_MAX;
+			r->umin = 0;
+			r->umax = UINT32_MAX;
+		} else {
+			r->smin = a;
+			r->smax = b;
+		}
+		reg_bounds_sync(r);
+		return;
+	}
+	if (alu32) {
+		r->var_off = tnum_subreg(tnum_range((u64)a, (u64)b));
+		r->s32_min = (s32)a;
+		r->s32_max = (s32)b;
+		r->u32_min = (u32)a;
+		r->u32_max = (u32)b;
+		r->umin = (u32)a;
+		r->umax = (u32)b;
+		r->smin = a >= 0 ? a : 0;
+		r->smax = a >= 0 ? b : UINT32_MAX;
+		if (a < 0) {
+			r->smin = (u32)a;
+			r->smax = (u32)b;
+		}
+	} else {
+		r->var_off = tnum_range((u64)a, (u64)b);
+		r->smin = a;
+		r->smax = b;
+		r->umin = (u64)a;
+		r->umax = (u64)b;
+		r->s32_min = (s32)a;
+		r->s32_max = (s32)b;
+		r->u32_min = (u32)a;
+		r->u32_max = (u32)b;
+	}
+	reg_bounds_sync(r);
+}
+
 static int check_alu(struct venv *env, const struct bpf_insn *insn)
 {
 	struct vreg *regs = cur_regs(env);
@@ -1927,13 +2183,8 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 					bits == 16 ? (s16)src.var_off.value :
 						     (s32)src.var_off.value;
 				reg_mark_known(&r, alu32 ? (u64)(u32)v : (u64)v);
-			} else if (alu32) {
-				r.var_off = TNUM(0, 0xffffffffULL);
-				reg_bounds_sync(&r);
 			} else {
-				r.smin = -(1LL << (bits - 1));
-				r.smax = (1LL << (bits - 1)) - 1;
-				reg_bounds_sync(&r);
+				movsx_range(&r, &src, bits, alu32);
 			}
 			*dst = r;
 			return 0;
@@ -2036,7 +2287,30 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 							     : insn->dst_reg)))
 			return err;
 
-		if (op != BPF_ADD && !(op == BPF_SUB && is_pointer(dst))) {
+		reg_fmt(&ptr, t, sizeof(t));
+		if (ptr.flags & VREG_MAYBE_NULL)
+			return verr(env, 0,
+				    "R%d pointer arithmetic on %s prohibited, null-check it first",
+				    insn->dst_reg, t);
+		if (ptr.type == PTR_TO_PACKET_END ||
+		    ptr.type == CONST_PTR_TO_MAP ||
+		    ptr.type == PTR_TO_SOCK_COMMON || ptr.type == PTR_TO_FUNC)
+			return verr(env, 0, "R%d pointer arithmetic on %s prohibited",
+				    insn->dst_reg, t);
+		/* the kernel's adjust_ptr_min_max_vals(): the pointer's type,
+		 * the sanity of both operands, then the operator */
+		if ((err = sane_ptr_offset(env, &off, t)) ||
+		    (err = sane_ptr_offset(env, &ptr, t)))
+			return err;
+		if (op == BPF_SUB && !is_pointer(dst))
+			return verr(env, 0,
+				    "R%d tried to subtract pointer from scalar",
+				    insn->dst_reg);
+		if (op == BPF_SUB && ptr.type == PTR_TO_STACK)
+			return verr(env, 0,
+				    "R%d subtraction from stack pointer prohibited",
+				    insn->dst_reg);
+		if (op != BPF_ADD && op != BPF_SUB) {
 			static const char *const names[16] = {
 				[BPF_MUL >> 4] = "*=", [BPF_DIV >> 4] = "/=",
 				[BPF_OR >> 4] = "|=", [BPF_AND >> 4] = "&=",
@@ -2053,37 +2327,12 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 				    "R%d pointer arithmetic with %s operator prohibited",
 				    insn->dst_reg, n);
 		}
-		reg_fmt(&ptr, t, sizeof(t));
-		if (ptr.flags & VREG_MAYBE_NULL)
-			return verr(env, 0,
-				    "R%d pointer arithmetic on %s prohibited, null-check it first",
-				    insn->dst_reg, t);
-		if (ptr.type == PTR_TO_PACKET_END ||
-		    ptr.type == CONST_PTR_TO_MAP ||
-		    ptr.type == PTR_TO_SOCK_COMMON || ptr.type == PTR_TO_FUNC)
-			return verr(env, 0, "R%d pointer arithmetic on %s prohibited",
-				    insn->dst_reg, t);
-		if (reg_is_const(&off)) {
-			s64 c = (s64)off.var_off.value;
-			if (op == BPF_SUB)
-				c = -c;
-			if (c < INT32_MIN / 2 || c > INT32_MAX / 2 ||
-			    (s64)ptr.off + c < INT32_MIN / 2 ||
-			    (s64)ptr.off + c > INT32_MAX / 2)
-				return verr(env, 0,
-					    "value %lld makes %s pointer be out of bounds",
-					    (long long)c, t);
-			ptr.off += (s32)c;
+		if (reg_is_const(&off) &&
+		    (s64)ptr.off + (op == BPF_SUB ? -off.smin : off.smin) ==
+			    (s32)((s64)ptr.off + (op == BPF_SUB ? -off.smin : off.smin))) {
+			/* a constant moves the fixed offset */
+			ptr.off += (s32)(op == BPF_SUB ? -off.smin : off.smin);
 		} else {
-			/* the kernel's check_reg_sane_offset() */
-			if (off.smin == INT64_MIN)
-				return verr(env, 0,
-					    "math between %s pointer and register with unbounded min value is not allowed",
-					    t);
-			if (off.smin <= -(1LL << 29) || off.smin >= (1LL << 29))
-				return verr(env, 0,
-					    "value %lld makes %s pointer be out of bounds",
-					    (long long)off.smin, t);
 			if (op == BPF_SUB) {
 				struct vreg zero;
 				reg_mark_known(&zero, 0);
@@ -2107,6 +2356,8 @@ static int check_alu(struct venv *env, const struct bpf_insn *insn)
 				ptr.range = 0;
 			}
 		}
+		if ((err = sane_ptr_offset(env, &ptr, t)))
+			return err;
 		*dst = ptr;
 		return 0;
 	}
@@ -2287,13 +2538,19 @@ static int check_cond_jmp(struct venv *env, const struct bpf_insn *insn,
 		if (taken >= 0 && is_x && (err = mark_precise(env, insn->src_reg)))
 			return err;
 	} else if ((op == BPF_JEQ || op == BPF_JNE) && !is32) {
-		/* a non-null pointer is never 0 */
+		/* a pointer the kernel knows is not null (its reg_not_null():
+		 * map values and keys, maps, sockets, memory, trusted
+		 * objects; not the context, the stack or packets) is never 0 */
 		const struct vreg *p = is_pointer(&a) ? &a : &b;
 		const struct vreg *s = is_pointer(&a) ? &b : &a;
-		if (is_pointer(p) && !(p->flags & VREG_MAYBE_NULL) &&
+		bool not_null = p->type == PTR_TO_MAP_VALUE ||
+				p->type == PTR_TO_MAP_KEY ||
+				p->type == CONST_PTR_TO_MAP ||
+				p->type == PTR_TO_SOCK_COMMON ||
+				p->type == PTR_TO_MEM || p->type == PTR_TO_BTF_ID;
+		if (is_pointer(p) && !(p->flags & VREG_MAYBE_NULL) && not_null &&
 		    s->type == SCALAR_VALUE && reg_is_const(s) &&
-		    s->var_off.value == 0 && p->type != PTR_TO_PACKET_END &&
-		    !is_pkt(p)) {
+		    s->var_off.value == 0) {
 			taken = op == BPF_JNE;
 			/* decided by the scalar being 0 */
 			if (is_x && (err = mark_precise(env, s == &a ? insn->dst_reg
@@ -2424,16 +2681,8 @@ static int check_atomic(struct venv *env, const struct bpf_insn *insn, int idx)
 	}
 	/* atomics must be aligned whatever the pointer (the kernel checks
 	 * them strictly); the engines would stop the run otherwise */
-	struct tnum vo = ptr->var_off;
-	if (((u64)(ptr->off + insn->off) | vo.value | vo.mask) & (u64)(size - 1))
-		return verr(env, -EACCES,
-			    "misaligned %saccess off (0x%llx; 0x%llx)+%d+%d size %d",
-			    ptr->type == PTR_TO_STACK	  ? "stack "
-			    : ptr->type == PTR_TO_MAP_VALUE ? "value "
-							    : "",
-			    (unsigned long long)vo.value,
-			    (unsigned long long)vo.mask, ptr->off, insn->off,
-			    size);
+	if ((err = check_ptr_alignment(env, ptr, insn->off, size, true)))
+		return err;
 	err = check_mem_access(env, idx, insn->dst_reg, insn->off, size, false,
 			       -1, false);
 	if (!err)
@@ -2693,6 +2942,15 @@ static int do_insn(struct venv *env, int idx, int *next)
 	int err;
 
 	*next = idx + 1;
+	/* the kernel's check_reg_arg(DST_OP) on r10, on the paths that
+	 * reach the instruction (dead code may name it) */
+	if (((cls == BPF_ALU || cls == BPF_ALU64 || cls == BPF_LDX ||
+	      (cls == BPF_LD && BPF_MODE(insn->code) == BPF_IMM)) &&
+	     insn->dst_reg == BPF_REG_10) ||
+	    (cls == BPF_STX && BPF_MODE(insn->code) == BPF_ATOMIC &&
+	     (insn->imm & BPF_FETCH) && insn->imm != BPF_CMPXCHG &&
+	     insn->src_reg == BPF_REG_10))
+		return verr(env, -EACCES, "frame pointer is read only");
 	switch (cls) {
 	case BPF_ALU:
 	case BPF_ALU64:

@@ -487,6 +487,9 @@ struct vstate *state_dup(const struct vstate *st);
 void state_free(struct vstate *st);
 int push_state(struct venv *env, struct vstate *st, int insn);
 void mark_ptr_not_null(struct venv *env, u32 id, bool is_null);
+int check_ctx_ptr_off(struct venv *env, const struct vreg *reg, int regno);
+int check_ptr_alignment(struct venv *env, const struct vreg *reg, int off,
+			int size, bool strict);
 int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 		     int size, bool write, int value_regno, bool sign_ext);
 
