@@ -744,7 +744,8 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 
 /* LD_ABS / LD_IND: inside the packet here, anything else (offsets from
  * the network or link-layer header, out of range) by run_ld_packet(); an
- * access the kernel refuses ends the program with r0 = 0. */
+ * access the kernel refuses returns 0 from the function it is in (the
+ * program, when that is the main one), as the kernel's. */
 #define LD_PACKET(size, offset)                                                \
 	do {                                                                   \
 		s64 o_ = (offset);                                             \
@@ -758,8 +759,9 @@ int interp_run(struct bpfx_run *run, u64 r1, u64 r2, u64 *ret)
 		} else {                                                       \
 			v_ = run_ld_packet(run, o_, size);                     \
 			if ((s64)v_ < 0) {                                     \
-				*ret = 0;                                      \
-				goto out;                                      \
+				/* the function returns 0, as the kernel's */  \
+				reg[0] = 0;                                    \
+				goto op_EXIT;                                  \
 			}                                                      \
 		}                                                              \
 		reg[0] = v_;                                                   \

@@ -2706,7 +2706,10 @@ static int check_atomic(struct venv *env, const struct bpf_insn *insn, int idx)
 	return 0;
 }
 
-static int check_ld_abs(struct venv *env, const struct bpf_insn *insn)
+static int check_exit(struct venv *env, int idx, int *next);
+
+static int check_ld_abs(struct venv *env, const struct bpf_insn *insn, int idx,
+			int *next)
 {
 	struct vreg *regs = cur_regs(env);
 	int err;
@@ -2733,6 +2736,24 @@ static int check_ld_abs(struct venv *env, const struct bpf_insn *insn)
 	regs[0].var_off = TNUM(0, insn_size(insn->code) == 4 ? 0xffffffffULL :
 				  (1ULL << (insn_size(insn->code) * 8)) - 1);
 	reg_bounds_sync(&regs[0]);
+	if (env->cur->curframe) {
+		/* a load the packet cannot give returns 0 from the function
+		 * (an exit the engines take, as the kernel's): the loaded
+		 * value goes on as a path of its own, this one returns */
+		struct vstate *loaded = state_dup(env->cur);
+		int err2;
+
+		if (!loaded)
+			return -ENOMEM;
+		if ((err2 = push_state(env, loaded, idx + 1))) {
+			state_free(loaded);
+			return err2;
+		}
+		if (loaded->parent)
+			loaded->parent->branches++;
+		reg_mark_known(&cur_regs(env)[0], 0);
+		return check_exit(env, idx, next);
+	}
 	return 0;
 }
 
@@ -3037,7 +3058,7 @@ static int do_insn(struct venv *env, int idx, int *next)
 			*next = idx + 2;
 			return check_ldimm64(env, insn, idx);
 		}
-		return check_ld_abs(env, insn);
+		return check_ld_abs(env, insn, idx, next);
 	case BPF_JMP:
 	case BPF_JMP32: {
 		u8 op = BPF_OP(insn->code);

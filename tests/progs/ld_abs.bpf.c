@@ -124,3 +124,26 @@ BOTH(minus_one)
 {
 	return load_byte(skb, -1) + 7;
 }
+
+/* In a subprogram a refused load returns 0 from that subprogram only, as
+ * the kernel's: the caller goes on (the verifier follows both the loaded
+ * value and that return). */
+static __attribute__((noinline)) int sub_load(struct __sk_buff *skb, int off)
+{
+	return load_byte(skb, off) + 7;
+}
+
+// TEST prog=sub_refused_sk data=00112233445566778899aabb08004500002000010000401100000a0000010a00000200351f90000c0000deadbeef retval=42
+// TEST prog=sub_refused_tc data=00112233445566778899aabb08004500002000010000401100000a0000010a00000200351f90000c0000deadbeef retval=42
+// TEST prog=sub_loaded_sk data=00112233445566778899aabb08004500002000010000401100000a0000010a00000200351f90000c0000deadbeef retval=118
+// TEST prog=sub_loaded_tc data=00112233445566778899aabb08004500002000010000401100000a0000010a00000200351f90000c0000deadbeef retval=118
+BOTH(sub_refused)
+{
+	return sub_load(skb, 1000) + 42;
+}
+
+BOTH(sub_loaded)
+{
+	/* 0x45 + 7 + 42 on a socket filter, where 0 is the IPv4 header */
+	return sub_load(skb, SKF_NET_OFF) + 42;
+}

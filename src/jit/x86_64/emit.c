@@ -91,7 +91,7 @@ enum { SH_ROR = 1, SH_SHL = 4, SH_SHR = 5, SH_SAR = 7 };
 /* ---- labels ---- */
 enum {
 	L_ENTRY, L_ENTRY_EPILOGUE, L_MAIN, L_TAIL, L_FUNC0, L_ERROR_EXIT,
-	L_RET0, L_MEM_THUNK, L_RANGE_THUNK, L_PROMOTE_RD, L_PROMOTE_WR,
+	L_MEM_THUNK, L_RANGE_THUNK, L_PROMOTE_RD, L_PROMOTE_WR,
 	L_FAULT, L_THROW, L_COLD, L__COMMON,
 };
 
@@ -1017,6 +1017,16 @@ static void emit_atomic(struct insn_ctx *ic, int size)
 
 /* Legacy packet loads: r0 = big-endian bytes at packet offset, or the
  * whole run ends with 0 when out of bounds. */
+/* The exit of the function holding the instruction: its epilogue, or a
+ * jump to the shared one (functions that may throw). */
+static void emit_function_exit(struct insn_ctx *ic)
+{
+	if (returns_by_jump(ic->ctx, ic->i))
+		emit_epilogue_jump(ic->e);
+	else
+		emit_epilogue(ic->e);
+}
+
 static void emit_ld_packet(struct insn_ctx *ic, int size, bool ind)
 {
 	struct jit_emit *e = ic->e;
@@ -1056,16 +1066,19 @@ static void emit_ld_packet(struct insn_ctx *ic, int size, bool ind)
 		emit_jmp(e, done);
 	}
 	/* slow: offsets from the network / link-layer header, out of range
-	 * (r1-r5 are dead after LD_ABS, as in the kernel):
+	 * (r1-r5 are dead after LD_ABS, as in the kernel); refused, the
+	 * function returns 0, as the kernel's:
 	 * mov rdi, [rbp-8]; mov rsi, r11; mov edx, size;
-	 * call run_ld_packet; test rax, rax; jl ret0 */
+	 * call run_ld_packet; test rax, rax; jge done; mov eax, 0; exit */
 	place(e, slow);
 	emit_load_run(e, RDI);
 	emit_mov_rr(e, true, RSI, TMP);
 	emit_mov_ri(e, false, RDX, (u64)size);
 	emit_call_abs(e, (const void *)run_ld_packet);
 	emit_rr(e, 0x85, true, RAX, RAX);
-	emit_jcc(e, CC_L, L_RET0);
+	emit_jcc(e, CC_GE, done);
+	emit_mov_ri(e, false, RAX, 0);
+	emit_function_exit(ic);
 	place(e, done);
 }
 
@@ -1303,10 +1316,7 @@ static void emit_insn(struct insn_ctx *ic)
 		emit_branch(ic, CC_S, ic->i + 1 + insn->off);
 		break;
 	case BPFX_OP_EXIT:
-		if (returns_by_jump(ic->ctx, ic->i))
-			emit_epilogue_jump(e);
-		else
-			emit_epilogue(e);
+		emit_function_exit(ic);
 		break;
 	case BPFX_OP_CALL_LOCAL: {
 		/* mov r10, r13; sub r10, [rbp-16]; cmp r10, 512; jbe too_deep;
@@ -1616,8 +1626,6 @@ void jit_arch_emit(struct jit_ctx *ctx)
 	 * mov rdi, [rbp-8]; mov rdi, [rdi+engine_state]; mov rsp, [rdi];
 	 * lea rbp, [rsp+160]; jmp entry_epilogue */
 	add_mark(ctx, "error_exit");
-	place(e, L_RET0);
-	emit_mov_ri(e, false, RAX, 0);
 	place(e, L_ERROR_EXIT);
 	emit_load_run(e, RDI);
 	emit_ld64(e, RDI, RDI, (s32)offsetof(struct bpfx_run, engine_state));
