@@ -1913,6 +1913,14 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 	case PTR_TO_CTX: {
 		int kind;
 
+		if (env->prog_type == BPF_PROG_TYPE_UNSPEC) {
+			/* bpfx's program of no type: r1 is a buffer of the
+			 * caller's (run_raw), any offset from it checked at
+			 * run time */
+			if (!dst)
+				return 0;
+			goto unknown;
+		}
 		if ((err = check_ctx_ptr_off(env, &reg, regno)))
 			return err;
 		kind = ctx_access(env->prog_type, off, size, write);
@@ -2017,8 +2025,9 @@ static void note_access(struct venv *env, int idx, const struct vreg *ptr,
 		holds = true;
 		break;
 	case PTR_TO_CTX: {
-		s64 end = (s64)ptr->off + off + size;
-		holds = end > 0 && end <= UINT16_MAX;
+		s64 end = (s64)ptr->off + (s64)ptr->var_off.value + off + size;
+		holds = tnum_is_const(ptr->var_off) && end - size >= 0 &&
+			end <= UINT16_MAX;
 		if (holds && (u32)end > p->ctx_end)
 			p->ctx_end = (u32)end;
 		p->ctx_write |= write;
