@@ -189,6 +189,24 @@ struct bpfx_map {
 	struct bpfx_timer **timers;  /* per element, from the first init */
 };
 
+/* Whether programs of TYPE may write packet data directly, as the kernel's
+ * may_access_direct_pkt_data(BPF_WRITE). */
+static inline bool prog_type_writes_packet(u32 type)
+{
+	switch (type) {
+	case BPF_PROG_TYPE_SCHED_CLS:
+	case BPF_PROG_TYPE_SCHED_ACT:
+	case BPF_PROG_TYPE_XDP:
+	case BPF_PROG_TYPE_LWT_XMIT:
+	case BPF_PROG_TYPE_SK_SKB:
+	case BPF_PROG_TYPE_SK_MSG:
+	case BPF_PROG_TYPE_CGROUP_SOCKOPT:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static inline bool map_type_is_map_in_map(u32 type)
 {
 	return type == BPF_MAP_TYPE_ARRAY_OF_MAPS ||

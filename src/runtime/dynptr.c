@@ -377,22 +377,6 @@ u64 bpf_dynptr_data(struct bpfx_run *run, u64 ptr, u64 offset, u64 len,
 
 /* ---- kfuncs ---- */
 
-/* The kernel's may_access_direct_pkt_data(BPF_WRITE) */
-static bool prog_writes_packet(u32 type)
-{
-	switch (type) {
-	case BPF_PROG_TYPE_SCHED_CLS:
-	case BPF_PROG_TYPE_SCHED_ACT:
-	case BPF_PROG_TYPE_XDP:
-	case BPF_PROG_TYPE_LWT_XMIT:
-	case BPF_PROG_TYPE_SK_SKB:
-	case BPF_PROG_TYPE_SK_MSG:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static u64 from_packet(struct bpfx_run *run, u64 ctx, u64 flags, u64 ptr,
 		       int type, const char *fn)
 {
@@ -415,7 +399,7 @@ static u64 from_packet(struct bpfx_run *run, u64 ctx, u64 flags, u64 ptr,
 	/* the verifier gives programs that may not write packet data
 	 * bpf_dynptr_from_skb_rdonly */
 	if (type == BPFX_DYNPTR_SKB && !(writable && run->prog &&
-					 prog_writes_packet(run->prog->type)))
+					 prog_type_writes_packet(run->prog->type)))
 		p->size |= DYNPTR_RDONLY_BIT;
 	return 0;
 }

@@ -106,8 +106,7 @@ int push_async_callback(struct venv *env, int call_idx, int cb_sub,
 int check_async_retval(struct venv *env, int regno, const char *reg_name)
 {
 	struct vreg *r = &cur_regs(env)[regno];
-	char buf[96] = "";
-	size_t n = 0;
+	char buf[96];
 	int err;
 
 	if (r->type != SCALAR_VALUE) {
@@ -122,14 +121,7 @@ int check_async_retval(struct venv *env, int regno, const char *reg_name)
 		return err;
 	if (r->smin == 0 && r->smax == 0)
 		return 0;
-	if (r->smin > INT64_MIN)
-		n += snprintf(buf + n, sizeof(buf) - n, " smin=%lld",
-			      (long long)r->smin);
-	if (r->smax < INT64_MAX)
-		n += snprintf(buf + n, sizeof(buf) - n, " smax=%lld",
-			      (long long)r->smax);
-	if (!n)
-		snprintf(buf, sizeof(buf), " unknown scalar value");
+	reg_range_text(r, buf, sizeof(buf));
 	return verr(env, -EINVAL,
 		    "At async callback return the register %s has%s should have been in [0, 0]",
 		    reg_name, buf);

@@ -816,7 +816,7 @@ static int check_obj_new(struct venv *env, int idx)
 	const struct btf *btf = env->prog->obj ? env->prog->obj->btf : NULL;
 	const struct btf_type *t = NULL;
 	u64 type_id;
-	int err, ref;
+	int err;
 
 	if ((err = check_reg_read(env, 1)) || (err = check_reg_read(env, 2)))
 		return err;
@@ -835,6 +835,14 @@ static int check_obj_new(struct venv *env, int idx)
 	if (!t || !btf_is_struct(t))
 		return verr(env, -EINVAL,
 			    "bpf_obj_new/bpf_percpu_obj_new type ID argument must be of a struct");
+	return mark_new_object(env, idx, (u32)type_id, t->size);
+}
+
+int mark_new_object(struct venv *env, int idx, u32 btf_id, u32 size)
+{
+	struct vreg *regs = cur_regs(env);
+	int ref;
+
 	/* the kernel numbers the null check first, then the reference
 	 * (which then serves both): "Unreleased reference id=2" for the
 	 * first object, as in its log */
@@ -847,11 +855,11 @@ static int check_obj_new(struct venv *env, int idx)
 	memset(&regs[0], 0, sizeof(regs[0]));
 	regs[0].type = PTR_TO_BTF_ID;
 	regs[0].flags = VREG_ALLOC | VREG_MAYBE_NULL;
-	regs[0].btf_id = (u32)type_id;
-	regs[0].mem_size = t->size;
+	regs[0].btf_id = btf_id;
+	regs[0].mem_size = size;
 	regs[0].var_off = tnum_const(0);
-	regs[0].ref_obj_id = ref;
-	regs[0].id = ref; /* as the kernel: one id for the null check */
+	regs[0].ref_obj_id = (u32)ref;
+	regs[0].id = (u32)ref; /* as the kernel: one id for the null check */
 	return 0;
 }
 
@@ -1049,6 +1057,31 @@ int check_subprog_call(struct venv *env, const struct bpf_insn *insn,
 	return 0;
 }
 
+/* ---- walks of the call graph ---- */
+
+/* The subprogram instruction *I runs on its caller's stack: the target of
+ * a bpf-to-bpf call, or a function an ld_imm64 passes as a callback that
+ * is not async (*I then moves to the ld_imm64's second half); -1 for any
+ * other instruction. */
+static int sync_callee(struct venv *env, u32 *i)
+{
+	const struct bpf_insn *in = &env->insns[*i];
+	bool call = in->code == (BPF_JMP | BPF_CALL) &&
+		    in->src_reg == BPF_PSEUDO_CALL;
+	bool func = in->code == (BPF_LD | BPF_IMM | BPF_DW) &&
+		    in->src_reg == BPF_PSEUDO_FUNC;
+	int c;
+
+	if (!call && !func)
+		return -1;
+	c = find_subprog(env, *i + 1 + in->imm);
+	if (func)
+		++*i;
+	if (c < 0 || (!call && env->sub[c].is_async_cb))
+		return -1;
+	return c;
+}
+
 /* ---- bpf_throw under callbacks ---- */
 
 static bool is_throw_call(const struct bpf_insn *in)
@@ -1069,14 +1102,9 @@ static int throw_walk(struct venv *env, int sub, bool in_cb, int depth)
 	if (depth >= BPFX_MAX_CALL_FRAMES)
 		return 0;
 	for (u32 i = sp->start; i < sp->end; i++) {
-		const struct bpf_insn *in = &env->insns[i];
-		bool call = in->code == (BPF_JMP | BPF_CALL) &&
-			    in->src_reg == BPF_PSEUDO_CALL;
-		bool func = in->code == (BPF_LD | BPF_IMM | BPF_DW) &&
-			    in->src_reg == BPF_PSEUDO_FUNC;
 		int c, err;
 
-		if (is_throw_call(in)) {
+		if (is_throw_call(&env->insns[i])) {
 			if (!in_cb)
 				continue;
 			env->err_insn = (int)i;
@@ -1084,13 +1112,8 @@ static int throw_walk(struct venv *env, int sub, bool in_cb, int depth)
 				    "bpf_throw kfunc (insn %u) cannot be called from callback subprog %d",
 				    i, sub);
 		}
-		if (!call && !func)
-			continue;
-		c = find_subprog(env, i + 1 + in->imm);
-		if (func)
-			i++; /* the second half of ld_imm64 */
 		/* async callbacks are walked from their own root */
-		if (c < 0 || (env->sub[c].is_async_cb && !call))
+		if ((c = sync_callee(env, &i)) < 0)
 			continue;
 		if ((err = throw_walk(env, c, in_cb, depth + 1)))
 			return err;
@@ -1146,20 +1169,10 @@ static int stack_walk(struct venv *env, int sub, int depth, int frame)
 			    "combined stack size of %d calls is %d. Too large",
 			    frame + 1, depth);
 	for (u32 i = sp->start; i < sp->end; i++) {
-		const struct bpf_insn *in = &env->insns[i];
-		bool call = in->code == (BPF_JMP | BPF_CALL) &&
-			    in->src_reg == BPF_PSEUDO_CALL;
-		bool func = in->code == (BPF_LD | BPF_IMM | BPF_DW) &&
-			    in->src_reg == BPF_PSEUDO_FUNC;
 		int callee, err;
 
-		if (!call && !func)
-			continue;
-		callee = find_subprog(env, i + 1 + in->imm);
-		if (callee < 0)
-			continue;
 		/* async callbacks run on a stack of their own */
-		if (env->sub[callee].is_async_cb && !call)
+		if ((callee = sync_callee(env, &i)) < 0)
 			continue;
 		if (frame + 1 >= BPFX_MAX_CALL_FRAMES)
 			return verr(env, -E2BIG,

@@ -375,23 +375,6 @@ bool is_dynptr_kfunc(const struct venv *env, const struct bpf_insn *insn)
 	return dynptr_kfunc(insn) != NULL;
 }
 
-/* The kernel's may_access_direct_pkt_data(BPF_WRITE) */
-static bool may_write_packet(u32 type)
-{
-	switch (type) {
-	case BPF_PROG_TYPE_SCHED_CLS:
-	case BPF_PROG_TYPE_SCHED_ACT:
-	case BPF_PROG_TYPE_XDP:
-	case BPF_PROG_TYPE_LWT_XMIT:
-	case BPF_PROG_TYPE_SK_SKB:
-	case BPF_PROG_TYPE_SK_MSG:
-	case BPF_PROG_TYPE_CGROUP_SOCKOPT:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* A buffer argument REGNO (ARGNO) with its constant size in the next:
  * the kernel's KF_ARG_PTR_TO_MEM_SIZE with __opt and __szk. */
 static int check_buf_arg(struct venv *env, int regno, int argno, u64 *size)
@@ -483,7 +466,7 @@ int check_dynptr_kfunc(struct venv *env, const struct bpf_insn *insn,
 			break;
 		}
 	}
-	if (k->ret == KR_SLICE_RDWR && !may_write_packet(env->prog_type))
+	if (k->ret == KR_SLICE_RDWR && !prog_type_writes_packet(env->prog_type))
 		return verr(env, -EINVAL,
 			    "the prog does not allow writes to packet data");
 	for (int i = 1; i <= 5; i++)

@@ -239,16 +239,14 @@ int check_iter_kfunc(struct venv *env, const struct bpf_insn *insn, int idx)
 	return iter_next(env, idx, frameno, spi);
 }
 
-/* Whether the next() call at INSN sees its iterator active in ST. */
-bool iter_next_active(const struct venv *env, const struct vstate *st,
-		      int insn)
+/* Whether the next() call ST is at sees its iterator active. */
+bool iter_next_active(const struct vstate *st)
 {
 	const struct vreg *r1 = &st->frame[st->curframe]->regs[1];
 	const struct vframe *fr;
 	s64 off;
 	int spi;
 
-	(void)insn;
 	if (r1->type != PTR_TO_STACK || !tnum_is_const(r1->var_off))
 		return false;
 	off = (s64)r1->var_off.value + r1->off;

@@ -223,7 +223,7 @@ int check_kptr_xchg(struct venv *env, int idx)
 	const struct graph_field *f;
 	u32 release = 0;
 	char t[48];
-	int err, ref;
+	int err;
 
 	if ((err = check_reg_read(env, 1)) || (err = check_reg_read(env, 2)))
 		return err;
@@ -264,21 +264,8 @@ int check_kptr_xchg(struct venv *env, int idx)
 	}
 	if (release && (err = release_reference(env, release)))
 		return err;
-	/* the null check's id, then the reference's, as the kernel */
-	++env->id_gen;
-	ref = acquire_reference(env, idx);
-	if (ref < 0)
-		return ref;
-	for (int i = 1; i <= 5; i++)
-		memset(&regs[i], 0, sizeof(regs[i]));
-	memset(&regs[0], 0, sizeof(regs[0]));
-	regs[0].type = PTR_TO_BTF_ID;
-	regs[0].flags = VREG_ALLOC | VREG_MAYBE_NULL;
-	regs[0].btf_id = f->value_type_id;
-	regs[0].mem_size =
-		btf__type_by_id(env->prog->obj->btf, f->value_type_id)->size;
-	regs[0].var_off = tnum_const(0);
-	regs[0].ref_obj_id = (u32)ref;
-	regs[0].id = (u32)ref;
-	return 0;
+	/* the old object, NULL or not: a new reference */
+	return mark_new_object(env, idx, f->value_type_id,
+			       btf__type_by_id(env->prog->obj->btf,
+					       f->value_type_id)->size);
 }

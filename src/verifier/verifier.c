@@ -1018,8 +1018,8 @@ static int is_state_visited(struct venv *env, int insn)
 		if (iter_next) {
 			/* an iteration whose state an earlier one covers,
 			 * finished or not: the loop has converged */
-			if (states_equal(env, e->st, cur, insn, RANGE_WITHIN) &&
-			    iter_next_active(env, cur, insn))
+			if (iter_next_active(cur) &&
+			    states_equal(env, e->st, cur, insn, RANGE_WITHIN))
 				goto hit;
 			goto miss;
 		}
@@ -1749,13 +1749,6 @@ static int check_packet_access(struct venv *env, int regno,
 	return 0;
 }
 
-static bool prog_may_write_packet(u32 type)
-{
-	return type == BPF_PROG_TYPE_SCHED_CLS ||
-	       type == BPF_PROG_TYPE_SCHED_ACT || type == BPF_PROG_TYPE_XDP ||
-	       type == BPF_PROG_TYPE_LWT_XMIT || type == BPF_PROG_TYPE_SK_SKB;
-}
-
 /* rodata reads give the value the program will see: a constant */
 static bool map_direct_read(const struct vreg *reg, int off, int size,
 			    u64 *val)
@@ -1946,7 +1939,7 @@ int check_mem_access(struct venv *env, int insn_idx, int regno, int off,
 	}
 	case PTR_TO_PACKET:
 	case PTR_TO_PACKET_META:
-		if (write && !prog_may_write_packet(env->prog_type))
+		if (write && !prog_type_writes_packet(env->prog_type))
 			return verr(env, 0, "cannot write into packet");
 		err = check_packet_access(env, regno, &reg, off, size);
 		break;
@@ -2824,21 +2817,27 @@ static int check_return_code(struct venv *env, int regno, const char *where)
 	if (err)
 		return err;
 	if (r->smin < lo || r->smax > hi) {
-		char buf[96] = "";
-		size_t n = 0;
-		if (r->smin > INT64_MIN)
-			n += snprintf(buf + n, sizeof(buf) - n, " smin=%lld",
-				      (long long)r->smin);
-		if (r->smax < INT64_MAX)
-			n += snprintf(buf + n, sizeof(buf) - n, " smax=%lld",
-				      (long long)r->smax);
-		if (!n)
-			snprintf(buf, sizeof(buf), " unknown scalar value");
+		char buf[96];
+
+		reg_range_text(r, buf, sizeof(buf));
 		return verr(env, -EINVAL,
 			    "%s the register R%d has%s should have been in [%d, %d]",
 			    where, regno, buf, lo, hi);
 	}
 	return 0;
+}
+
+void reg_range_text(const struct vreg *r, char *buf, size_t sz)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (r->smin > INT64_MIN)
+		n += snprintf(buf + n, sz - n, " smin=%lld", (long long)r->smin);
+	if (r->smax < INT64_MAX && n < sz)
+		n += snprintf(buf + n, sz - n, " smax=%lld", (long long)r->smax);
+	if (!n)
+		snprintf(buf, sz, " unknown scalar value");
 }
 
 int check_return_in_range(struct venv *env, int regno, const char *where)
@@ -2898,16 +2897,9 @@ static int check_exit(struct venv *env, int idx, int *next)
 			return err;
 		hist_cur(env)->flags |= HIST_CALLBACK;
 		if (r0->smin < 0 || r0->smax > 1) {
-			char buf[96] = "";
-			size_t n = 0;
-			if (r0->smin > INT64_MIN)
-				n += snprintf(buf + n, sizeof(buf) - n,
-					      " smin=%lld", (long long)r0->smin);
-			if (r0->smax < INT64_MAX)
-				n += snprintf(buf + n, sizeof(buf) - n,
-					      " smax=%lld", (long long)r0->smax);
-			if (!n)
-				snprintf(buf, sizeof(buf), " unknown scalar value");
+			char buf[96];
+
+			reg_range_text(r0, buf, sizeof(buf));
 			return verr(env, -EINVAL,
 				    "At callback return the register R0 has%s should have been in [0, 1]",
 				    buf);
@@ -3096,21 +3088,16 @@ static int do_insn(struct venv *env, int idx, int *next)
 	return verr(env, -EINVAL, "unknown insn class %d", cls);
 }
 
-/* Each frame's function has used the stack down to its frame's slots. */
+/* Each frame's function has used the stack down to its frame's slots:
+ * only an access reserves them, and they never shrink. */
 static void note_stack_depth(struct venv *env)
 {
 	const struct vstate *st = env->cur;
 
 	for (int f = 0; st && f <= st->curframe; f++) {
 		const struct vframe *fr = st->frame[f];
-		u32 used = 0;
+		u32 used = (u32)fr->nslots * 8;
 
-		/* the deepest slot ever touched: reserved slots never shrink */
-		for (int k = fr->nslots; k-- > 0;)
-			if (memcmp(fr->slots[k].stype, "\0\0\0\0\0\0\0\0", 8)) {
-				used = (u32)(k + 1) * 8;
-				break;
-			}
 		if (fr->subprog >= 0 && fr->subprog < env->sub_cnt &&
 		    used > env->sub[fr->subprog].stack_depth)
 			env->sub[fr->subprog].stack_depth = used;

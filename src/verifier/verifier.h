@@ -353,6 +353,9 @@ int check_size_arg(struct venv *env, int regno, bool zero_ok, u64 *size_max);
 int check_resource_leak(struct venv *env, bool exception_exit,
 			bool check_lock, const char *prefix);
 int release_reference(struct venv *env, u32 ref_obj_id);
+/* R0 after a call at IDX that hands the program a new object of type
+ * BTF_ID (SIZE bytes), or NULL: a reference, r1-r5 unset. */
+int mark_new_object(struct venv *env, int idx, u32 btf_id, u32 size);
 int acquire_reference(struct venv *env, int insn);
 int find_subprog(struct venv *env, u32 insn);
 /* The name of type ID of the program's BTF, or "". */
@@ -362,8 +365,7 @@ bool ret_range_for_prog(u32 prog_type, s32 *lo, s32 *hi);
 bool is_iter_kfunc(const struct venv *env, const struct bpf_insn *insn);
 bool is_iter_next_insn(const struct venv *env, int insn);
 int check_iter_kfunc(struct venv *env, const struct bpf_insn *insn, int idx);
-bool iter_next_active(const struct venv *env, const struct vstate *st,
-		      int insn);
+bool iter_next_active(const struct vstate *st);
 bool state_in_iter_body(const struct vstate *st);
 bool iter_depths_differ(const struct vstate *old, const struct vstate *cur);
 const struct vstate *loop_prev_checkpoint(const struct vstate *cur, int idx);
@@ -481,6 +483,9 @@ int check_kptr_xchg(struct venv *env, int idx);
 int check_reg_read(struct venv *env, int regno);
 void clear_pkt_pointers(struct venv *env);
 int check_return_in_range(struct venv *env, int regno, const char *where);
+/* " smin=A smax=B" of a scalar's signed bounds, or " unknown scalar
+ * value", as the kernel's return-range messages write it. */
+void reg_range_text(const struct vreg *r, char *buf, size_t sz);
 /* After every path is verified: no bpf_throw runs below a callback. */
 int check_throw_in_callbacks(struct venv *env);
 struct vstate *state_dup(const struct vstate *st);
